@@ -1,0 +1,59 @@
+"""The hdmf_zarr error hierarchy; each leaf also subclasses the fitting builtin.
+
+Layer: format (bottom). Imports nothing from hdmf_zarr. Messages say what went wrong, where (store
+and node path), the offending value and what to do.
+"""
+
+from __future__ import annotations
+
+
+class HdmfZarrError(Exception):
+    """Base class of every error raised by hdmf_zarr."""
+
+
+class FormatError(HdmfZarrError, ValueError):
+    """A stored node does not follow the storage convention (docs/format.md)."""
+
+
+class StoreError(HdmfZarrError, OSError):
+    """A store cannot be opened, or does not allow the requested operation."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """The path or URL holds no Zarr store."""
+
+
+class StoreExistsError(StoreError, FileExistsError):
+    """A store already exists where a new one was to be created."""
+
+
+class ReadOnlyStoreError(StoreError, PermissionError):
+    """A write was attempted on a store opened read-only, or on a store that cannot be written."""
+
+
+class ModeError(HdmfZarrError, ValueError):
+    """An unknown or unsuitable access mode was given."""
+
+
+class UnresolvedReferenceError(HdmfZarrError, LookupError):
+    """A stored reference or link points at a node that cannot be opened."""
+
+
+class UnsupportedValueError(HdmfZarrError, TypeError):
+    """A value cannot be stored as a Zarr attribute or dataset."""
+
+
+class UnsafePickleError(HdmfZarrError, ValueError):
+    """A pickled chunk holds something other than the plain values legacy files contain."""
+
+
+class IOClosedError(HdmfZarrError, ValueError):
+    """An operation was attempted on a closed ZarrIO."""
+
+
+class HdmfZarrWarning(UserWarning):
+    """Base class of warnings issued by hdmf_zarr."""
+
+
+class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
+    """The consolidated metadata block does not list every node in the store."""

@@ -1,0 +1,206 @@
+"""One door for stores: anything store-like becomes a zarr Store, opened in an access mode.
+
+Layer: primitives. The only module that interprets strings, ``pathlib.Path``, URLs and
+``storage_options``. Callers receive an :class:`OpenedStore` and never inspect store types.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
+
+import zarr
+from zarr.abc.store import Store
+from zarr.storage import LocalStore, MemoryStore
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
+
+Mode = Literal["r", "r+", "a", "w", "w-", "x"]
+MODES: Final[tuple[str, ...]] = get_args(Mode)
+WRITE_MODES: Final = frozenset({"r+", "a", "w", "w-", "x"})
+CREATE_MODES: Final = frozenset({"w", "w-", "x"})
+
+StoreLike = str | os.PathLike[str] | Store
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLocation:
+    """The identity of a store: where it lives, used to compare stores and to resolve ``source``."""
+
+    url: str  # absolute filesystem path, a URL, or "memory://<id>" for in-memory stores
+    storage_options: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.url
+
+    def describe(self) -> str:
+        return self.url
+
+
+@dataclass(slots=True)
+class OpenedStore:
+    """A store opened in a mode, with its location and how to release it."""
+
+    store: Store
+    location: StoreLocation
+    mode: Mode
+    zarr_format: fmt.ZarrFormat | None  # the dialect found in an existing store; None for a new one
+
+    @property
+    def writable(self) -> bool:
+        return self.mode in WRITE_MODES
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def check_mode(mode: str) -> Mode:
+    """Return *mode* if it is a known access mode, else raise ModeError naming the valid ones."""
+    if mode not in MODES:
+        raise ModeError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)} ('r' reads, 'w' creates).")
+    return mode  # type: ignore[return-value]
+
+
+def describe_source(store_like: StoreLike) -> str:
+    """Return a human-readable, stable description of *store_like* (used as the IO's ``source``)."""
+    if isinstance(store_like, LocalStore):
+        return str(Path(store_like.root).resolve())
+    if isinstance(store_like, Store):
+        return f"{type(store_like).__name__}({id(store_like):x})"
+    text = os.fspath(store_like)
+    if "://" in text:
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def location_of(store_like: StoreLike, storage_options: Mapping[str, Any] | None = None) -> StoreLocation:
+    """Return the StoreLocation of *store_like* without opening it."""
+    if isinstance(store_like, MemoryStore):
+        return StoreLocation(f"memory://{id(store_like):x}")
+    return StoreLocation(describe_source(store_like), dict(storage_options or {}))
+
+
+def _detect_local_format(root: Path) -> fmt.ZarrFormat | None:
+    if (root / fmt.V3_METADATA_KEY).is_file():
+        return 3
+    if (root / fmt.V2_GROUP_KEY).is_file() or (root / fmt.V2_CONSOLIDATED_KEY).is_file():
+        return 2
+    return None
+
+
+async def _detect_store_format(store: Store) -> fmt.ZarrFormat | None:
+    from zarr.core.buffer import default_buffer_prototype
+
+    proto = default_buffer_prototype()
+    if await store.get(fmt.V3_METADATA_KEY, prototype=proto) is not None:
+        return 3
+    for key in (fmt.V2_GROUP_KEY, fmt.V2_CONSOLIDATED_KEY):
+        if await store.get(key, prototype=proto) is not None:
+            return 2
+    return None
+
+
+def detect_format(store: Store) -> fmt.ZarrFormat | None:
+    """Return the dialect of the group at the root of *store*, or None when it holds no group."""
+    from zarr.core.sync import sync
+
+    return sync(_detect_store_format(store))
+
+
+def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
+    where = str(path)
+    found = _detect_local_format(path) if path.is_dir() else None
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{where!r} is a file, not a Zarr store folder. Give a folder path, or a '.zip' path.")
+    if mode in ("r", "r+") and found is None:
+        raise StoreNotFoundError(
+            f"No Zarr store at {where!r} (no {fmt.V3_METADATA_KEY} or {fmt.V2_GROUP_KEY} there). "
+            "Check the path, or open with mode='w' to create a new file."
+        )
+    if mode in ("w-", "x") and found is not None:
+        raise StoreExistsError(f"A Zarr store already exists at {where!r}; mode {mode!r} never replaces one.")
+    if mode == "w" and found is not None:
+        if not force_overwrite:
+            raise StoreExistsError(
+                f"A Zarr store already exists at {where!r}. Nothing was deleted. Pass force_overwrite=True "
+                "to replace it, open with mode='a' to modify it, or choose another path."
+            )
+        shutil.rmtree(path)
+        found = None
+    if mode in CREATE_MODES or mode == "a":
+        path.mkdir(parents=True, exist_ok=True)
+    store = LocalStore(path, read_only=mode == "r")
+    return OpenedStore(store, StoreLocation(str(path.resolve())), mode, found)
+
+
+def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
+    found = detect_format(store)
+    where = describe_source(store)
+    if mode in ("r", "r+") and found is None:
+        raise StoreNotFoundError(f"The store {where} holds no Zarr group; open with mode='w' to create one.")
+    if mode != "r" and store.read_only:
+        raise ReadOnlyStoreError(f"The store {where} is read-only; it cannot be opened with mode {mode!r}.")
+    if mode in ("w-", "x") and found is not None:
+        raise StoreExistsError(f"The store {where} already holds a Zarr group; mode {mode!r} never replaces one.")
+    if mode == "w" and found is not None:
+        if not force_overwrite:
+            raise StoreExistsError(
+                f"The store {where} already holds a Zarr group. Nothing was deleted. Pass "
+                "force_overwrite=True to replace it, or open with mode='a' to modify it."
+            )
+        from zarr.core.sync import sync
+
+        sync(store.clear())
+        found = None
+    if mode == "r" and not store.read_only:
+        store = store.with_read_only(True)
+    return OpenedStore(store, location_of(store), mode, found)
+
+
+def open_store(
+    store_like: StoreLike,
+    *,
+    mode: str = "r",
+    storage_options: Mapping[str, Any] | None = None,
+    force_overwrite: bool = False,
+) -> OpenedStore:
+    """Open *store_like* in *mode* and return the store with its location and dialect.
+
+    ``r`` reads an existing store; ``r+`` modifies one; ``a`` modifies or creates; ``w`` creates and
+    refuses to replace an existing store unless ``force_overwrite`` is set; ``w-``/``x`` create and
+    never replace.
+    """
+    checked = check_mode(mode)
+    if isinstance(store_like, Store):
+        return _open_existing(store_like, checked, force_overwrite=force_overwrite)
+    if isinstance(store_like, str | os.PathLike):
+        text = os.fspath(store_like)
+        if "://" not in text:
+            return _open_local(Path(text).expanduser(), checked, force_overwrite=force_overwrite)
+    raise StoreError(
+        f"Cannot open {store_like!r} as a Zarr store: give a folder path, a pathlib.Path or a zarr Store."
+    )
+
+
+def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
+    """Open (or create, for new stores) the root group of *opened*."""
+    if opened.zarr_format is None:
+        return zarr.create_group(opened.store, zarr_format=zarr_format or fmt.DEFAULT_ZARR_FORMAT, overwrite=False)
+    if opened.mode != "r":
+        return zarr.open_group(opened.store, mode="r+", zarr_format=opened.zarr_format, use_consolidated=False)
+    return zarr.open_group(opened.store, mode="r", zarr_format=opened.zarr_format)
+
+
+def writable_or_raise(opened: OpenedStore, what: str) -> None:
+    """Raise ReadOnlyStoreError when *opened* was opened read-only."""
+    if not opened.writable:
+        raise ReadOnlyStoreError(
+            f"Cannot {what}: {opened.location.describe()} was opened with mode {opened.mode!r}. "
+            "Open it with mode='r+' or 'a' to modify it."
+        )
