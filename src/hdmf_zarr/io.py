@@ -1,0 +1,344 @@
+"""ZarrIO: the HDMF backend façade. Decides *when* side effects happen; the work lives below.
+
+Layer: io. One public call = one consolidated-metadata write (``write``, ``write_builder``,
+``export``); reading opens metadata only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import zarr
+from hdmf.backends.io import HDMFIO
+from hdmf.build import Builder, BuildManager, GroupBuilder, TypeMap
+from hdmf.common import get_manager
+from hdmf.container import Container
+from hdmf.spec import NamespaceCatalog
+from zarr.core.group import GroupMetadata
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr import paths
+from hdmf_zarr.errors import IOClosedError, ModeError, StoreNotFoundError, UnresolvedReferenceError
+from hdmf_zarr.read import ReadContext, Reader, build_index
+from hdmf_zarr.references import Here, resolve_store_source
+from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
+from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
+from hdmf_zarr.write import PlanContext, write_tree
+
+#: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
+_IGNORED_KWARGS = frozenset({"driver", "aws_region", "file", "comm", "herd_path", "synchronizer", "object_codec_class"})
+
+
+class ZarrIO(HDMFIO):  # type: ignore[misc]
+    """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store)."""
+
+    def __init__(  # noqa: PLR0913 - the public signature of hdmf-zarr's ZarrIO
+        self,
+        path: StoreLike,
+        mode: str = "r",
+        manager: BuildManager | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        force_overwrite: bool = False,
+        zarr_format: fmt.ZarrFormat | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - _IGNORED_KWARGS
+        if unknown:
+            raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
+        # HDMFIO.__init__ calls open(): everything open() needs is set first.
+        self._path = path
+        self._mode = check_mode(mode)
+        self._storage_options = dict(storage_options or {})
+        self._force_overwrite = force_overwrite
+        self._requested_format = zarr_format
+        if zarr_format not in (None, 2, 3):
+            raise ModeError(f"zarr_format must be 2 or 3, not {zarr_format!r}.")
+        self._opened: OpenedStore | None = None
+        self._root: zarr.Group | None = None
+        self._reader: Reader | None = None
+        self._foreign: dict[str, ZarrIO] = {}
+        self._members: dict[str, Any] | None = None
+        self._written: set[int] = set()  # ids of builders that are in the file (read or written)
+        self._source_text = describe_source(path)
+        super().__init__(manager=manager or get_manager(), source=self._source_text)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def path(self) -> StoreLike:
+        return self._path
+
+    @property
+    def file(self) -> zarr.Group:
+        """The open root ``zarr.Group`` (opened on first use)."""
+        if self._root is None:
+            self.open()
+        assert self._root is not None
+        return self._root
+
+    @property
+    def _file(self) -> zarr.Group:
+        return self.file
+
+    @property
+    def zarr_format(self) -> fmt.ZarrFormat:
+        return self.file.metadata.zarr_format
+
+    def open(self) -> None:
+        if self._opened is not None:
+            return
+        opened = open_store(
+            self._path, mode=self._mode, storage_options=self._storage_options,
+            force_overwrite=self._force_overwrite,
+        )
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+                self._root = open_root_group(opened, zarr_format=opened.zarr_format or self._requested_format)
+        except Exception:
+            opened.close()
+            raise
+        self._opened = opened
+
+    def is_open(self) -> bool:
+        return self._opened is not None
+
+    def close(self) -> None:
+        for other in self._foreign.values():
+            other.close()
+        self._foreign.clear()
+        if self._opened is not None:
+            self._opened.close()
+        self._opened = None
+        self._root = None
+
+    def _require_open(self) -> OpenedStore:
+        if self._opened is None:
+            raise IOClosedError(f"{self._source_text!r} is closed; open a new ZarrIO to use it.")
+        return self._opened
+
+    # -- capabilities ----------------------------------------------------------------------------
+    @staticmethod
+    def can_read(path: StoreLike) -> bool:
+        """Return whether *path* holds a Zarr store this backend reads (either dialect)."""
+        try:
+            opened = open_store(path, mode="r")
+        except (OSError, ValueError):
+            return False
+        try:
+            return opened.zarr_format is not None
+        finally:
+            opened.close()
+
+    # -- namespaces ------------------------------------------------------------------------------
+    @classmethod
+    def load_namespaces(  # type: ignore[override]
+        cls,
+        namespace_catalog: NamespaceCatalog | TypeMap,
+        path: StoreLike | None = None,
+        namespaces: list[str] | None = None,
+        file: zarr.Group | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Load the namespaces cached in the file at *path* (or the open root group *file*)."""
+        if file is not None:
+            return _load_cached(namespace_catalog, file, namespaces, source=str(file.store))
+        if path is None:
+            raise StoreNotFoundError("load_namespaces needs path= (a store) or file= (an open zarr.Group).")
+        opened = open_store(path, mode="r", storage_options=storage_options)
+        try:
+            root = open_root_group(opened, zarr_format=opened.zarr_format)
+            return _load_cached(namespace_catalog, root, namespaces, source=opened.location.describe())
+        finally:
+            opened.close()
+
+    def load_namespaces_io(
+        self, namespace_catalog: NamespaceCatalog | TypeMap, namespaces: list[str] | None = None
+    ) -> dict[str, Any]:
+        self._require_open()
+        return _load_cached(namespace_catalog, self.file, namespaces, source=self._source_text)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _get_reader(self) -> Reader:
+        if self._reader is None:
+            self._require_open()
+            root = self.file
+            specloc = root.attrs.get(fmt.SPECLOC_ATTR)
+            ctx = ReadContext(
+                store=root.store, source=self.source, index=build_index(root),
+                open_foreign=self._open_foreign, resolve_container=self._construct,
+                spec_location=specloc if isinstance(specloc, str) else None,
+            )
+            self._reader = Reader(ctx, written=self._written)
+        return self._reader
+
+    def read_builder(self) -> GroupBuilder:
+        return self._get_reader().read_root()
+
+    def _construct(self, builder: Builder) -> Container:
+        return self.manager.construct(builder)
+
+    def _open_foreign(self, source: str) -> Reader:
+        url = resolve_store_source(self._source_text, source)
+        other = self._foreign.get(url)
+        if other is None:
+            try:
+                other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
+            except OSError as exc:
+                raise UnresolvedReferenceError(
+                    f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), which cannot be "
+                    f"opened: {exc}. Keep linked stores side by side, or export with link_data=False."
+                ) from exc
+            self._foreign[url] = other
+        return other._get_reader()
+
+    def get_builder(self, zarr_obj: zarr.Array | zarr.Group | str) -> Builder:
+        """Return the builder of a node of this file (a zarr array/group or an in-store path)."""
+        reader = self._get_reader()
+        reader.read_root()
+        path = zarr_obj if isinstance(zarr_obj, str) else "/" + zarr_obj.path
+        return reader.builder_at(path)
+
+    def get_container(self, zarr_obj: zarr.Array | zarr.Group | str) -> Container:
+        """Return the container of a node of this file."""
+        return self._construct(self.get_builder(zarr_obj))
+
+    def resolve_ref(self, zarr_ref: Mapping[str, Any]) -> tuple[str, zarr.Array | zarr.Group]:
+        """Return (name, node) for a stored reference record (either dialect's JSON form)."""
+        record = fmt.decode_reference_attr(zarr_ref, where=self._source_text) or fmt.ReferenceRecord.from_json(
+            zarr_ref, where=self._source_text
+        )
+        root = self.file if record.source in (fmt.SAME_STORE_SOURCE, "") else self._foreign_root(record.source)
+        key = paths.to_zarr_key(record.path)
+        try:
+            node = root[key] if key else root
+        except KeyError as exc:
+            raise UnresolvedReferenceError(
+                f"Reference to {record.path!r} in {record.source!r} does not resolve in {self._source_text!r}."
+            ) from exc
+        return paths.basename(record.path), node
+
+    def _foreign_root(self, source: str) -> zarr.Group:
+        self._open_foreign(source)
+        return self._foreign[resolve_store_source(self._source_text, source)].file
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, container: Container, cache_spec: bool = True, link_data: bool = True,  # type: ignore[override]
+              exhaust_dci: bool = True, **kwargs: Any) -> None:
+        """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
+        self._require_writable("write")
+        kwargs.pop("number_of_jobs", None)
+        kwargs.pop("max_threads_per_process", None)
+        kwargs.pop("multiprocessing_context", None)
+        kwargs.pop("consolidate_metadata", None)
+        super().write(container=container, cache_spec=cache_spec, link_data=link_data,
+                      exhaust_dci=exhaust_dci, **kwargs)
+
+    def write_builder(self, builder: GroupBuilder, cache_spec: bool = True, link_data: bool = True,  # type: ignore[override]
+                      exhaust_dci: bool = True, export_source: str | None = None, **kwargs: Any) -> None:
+        """Write *builder* and everything below it that is not yet in the file."""
+        opened = self._require_writable("write")
+        root = self.file
+        written = self._written
+        known = self._known_members()
+        ctx = PlanContext(
+            here=Here(tree_source=paths.root_builder(builder).source or self.source, store_url=self._source_text),
+            zarr_format=root.metadata.zarr_format,
+            is_written=lambda b: id(b) in written,
+            link_data=link_data,
+            existing_attrs=lambda p: known[p].attributes if p in known else None,
+        )
+        specs = spec_documents(self.manager.namespace_catalog) if cache_spec else None
+        result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
+        self._members = result.members
+        self._root = zarr.Group(root._async_group.__class__(metadata=result.root, store_path=root.store_path))
+        self._reader = None
+        self._written.update(_tree_ids(builder))
+
+    def _known_members(self) -> dict[str, Any]:
+        if self._members is not None:
+            return self._members
+        root = self.file
+        if root.metadata.consolidated_metadata is None and not any(True for _ in root.keys()):
+            return {}
+        return dict(build_index(root).nodes)
+
+    def _require_writable(self, what: str) -> OpenedStore:
+        opened = self._require_open()
+        if not opened.writable:
+            raise ModeError(
+                f"Cannot {what} {self._source_text!r}: it was opened with mode {self._mode!r}. "
+                "Open it with mode 'w', 'a' or 'r+' to write."
+            )
+        return opened
+
+    def export(self, src_io: HDMFIO, container: Container | None = None,  # type: ignore[override]
+               write_args: dict[str, Any] | None = None, cache_spec: bool = True, clear_cache: bool = False) -> None:
+        """Export the file of *src_io* (Zarr or HDF5) into this new store."""
+        if self._mode not in ("w", "w-", "x"):
+            raise ModeError(f"Export writes a new file: open {self._source_text!r} with mode 'w', not {self._mode!r}.")
+        args = dict(write_args or {})
+        args.setdefault("cache_spec", cache_spec)
+        args.setdefault("link_data", False)
+        super().export(src_io=src_io, container=container, write_args=args, clear_cache=clear_cache)
+
+    @staticmethod
+    def generate_dataset_html(dataset: Any) -> str:
+        """An HTML summary of a dataset (shape, dtype, chunks, codecs, stored size) for notebooks."""
+        arr = getattr(dataset, "dataset", dataset)
+        if isinstance(arr, zarr.Array):
+            info = {
+                "Data type": str(arr.dtype), "Shape": str(arr.shape), "Chunk shape": str(arr.chunks),
+                "Compressors": ", ".join(type(c).__name__ for c in arr.compressors) or "none",
+                "Stored bytes": str(arr.nbytes_stored()), "Uncompressed bytes": str(arr.nbytes),
+            }
+            rows = "".join(f"<tr><th style='text-align: left'>{k}</th><td>{v}</td></tr>" for k, v in info.items())
+            return f'<table class="data-info">{rows}</table>'
+        return HDMFIO.generate_dataset_html(dataset)  # type: ignore[no-any-return]
+
+
+def _tree_ids(builder: GroupBuilder) -> set[int]:
+    ids = {id(builder)}
+    for sub in builder.groups.values():
+        ids |= _tree_ids(sub)
+    ids.update(id(d) for d in builder.datasets.values())
+    return ids
+
+
+def _load_cached(
+    catalog: NamespaceCatalog | TypeMap, root: zarr.Group, namespaces: list[str] | None, *, source: str
+) -> dict[str, Any]:
+    specloc = root.attrs.get(fmt.SPECLOC_ATTR)
+    record = fmt.decode_reference_attr(specloc, where=source)
+    location = record.path if record is not None else specloc
+    if not isinstance(location, str):
+        return {}
+    spec_group = root[paths.to_zarr_key(location)]
+    assert isinstance(spec_group, zarr.Group)
+    cached: dict[str, dict[str, str]] = {}
+    for ns_name, ns_group in spec_group.groups():
+        if namespaces is not None and ns_name not in namespaces:
+            continue
+        version = newest_version(name for name, _ in ns_group.groups())
+        version_group = ns_group[version]
+        assert isinstance(version_group, zarr.Group)
+        cached[ns_name] = {name: _spec_text(arr[()]) for name, arr in version_group.arrays()}
+    return load_documents(catalog, cached, source=source)
+
+
+def _spec_text(value: Any) -> str:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0] if value.size else ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+

@@ -1,0 +1,67 @@
+"""NWBZarrIO: ZarrIO with pynwb's type map, loading the namespaces cached in the file on read.
+
+Layer: top (applications). Only pynwb defaults live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hdmf.build import BuildManager, TypeMap
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr.io import ZarrIO
+from hdmf_zarr.store import StoreLike
+
+try:
+    from pynwb import NWBFile, get_manager, get_type_map
+except ImportError as exc:  # pragma: no cover - pynwb is a dependency; the hint helps broken installs
+    raise ImportError("NWBZarrIO needs pynwb: pip install 'pynwb>=4.2'") from exc
+
+
+class NWBZarrIO(ZarrIO):
+    """Read and write NWB files stored in Zarr; the Zarr twin of pynwb's ``NWBHDF5IO``."""
+
+    def __init__(  # noqa: PLR0913 - the public signature of hdmf-zarr's NWBZarrIO
+        self,
+        path: StoreLike,
+        mode: str = "r",
+        manager: BuildManager | None = None,
+        load_namespaces: bool = True,
+        extensions: Any = None,
+        storage_options: Mapping[str, Any] | None = None,
+        force_overwrite: bool = False,
+        zarr_format: fmt.ZarrFormat | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if manager is not None and (extensions is not None or load_namespaces and mode == "r"):
+            pass  # an explicit manager wins, as in NWBHDF5IO
+        elif load_namespaces and mode in ("r", "r+", "a") and ZarrIO.can_read(path):
+            type_map = get_type_map(extensions) if extensions is not None else get_type_map()
+            ZarrIO.load_namespaces(type_map, path=path, storage_options=storage_options)
+            manager = BuildManager(type_map)
+        elif manager is None:
+            manager = get_manager(extensions=extensions) if extensions is not None else get_manager()
+        super().__init__(path, mode=mode, manager=manager, storage_options=storage_options,
+                         force_overwrite=force_overwrite, zarr_format=zarr_format, **kwargs)
+
+    @staticmethod
+    def read_nwb(path: StoreLike, storage_options: Mapping[str, Any] | None = None, **kwargs: Any) -> NWBFile:
+        """Open *path* read-only and return its NWBFile; the IO stays open until the file is closed."""
+        io = NWBZarrIO(path, mode="r", load_namespaces=True, storage_options=storage_options, **kwargs)
+        nwbfile: NWBFile = io.read()
+        return nwbfile
+
+    def export(self, src_io: Any, nwbfile: Any = None, write_args: dict[str, Any] | None = None,  # type: ignore[override]
+               container: Any = None, cache_spec: bool = True, clear_cache: bool = False) -> None:
+        """Export *src_io*'s file (or *nwbfile* read from it) into this new store."""
+        super().export(src_io=src_io, container=nwbfile if nwbfile is not None else container,
+                       write_args=write_args, cache_spec=cache_spec, clear_cache=clear_cache)
+
+
+def type_map_with_cached(path: StoreLike) -> TypeMap:
+    """Return pynwb's type map extended with the namespaces cached in *path*."""
+    type_map = get_type_map()
+    ZarrIO.load_namespaces(type_map, path=path)
+    return type_map

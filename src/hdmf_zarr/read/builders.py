@@ -1,0 +1,267 @@
+"""Read a Zarr hierarchy into HDMF builders, from consolidated metadata when the file has it.
+
+Layer: read. Opening reads metadata only; scalar datasets are fetched concurrently; arrays stay
+lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zarr
+from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+from zarr.abc.store import Store
+from zarr.core.array import AsyncArray
+from zarr.core.group import GroupMetadata
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.core.sync import sync
+from zarr.storage import StorePath
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr import dtypes, paths
+from hdmf_zarr.dtypes import Kind
+from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
+from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, TextArray
+
+NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
+
+
+@dataclass(slots=True)
+class NodeIndex:
+    """Every node's metadata by absolute in-store path, and each group's children in stored order."""
+
+    nodes: dict[str, NodeMetadata] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, path: str, meta: NodeMetadata) -> None:
+        self.nodes[path] = meta
+        if path != paths.ROOT:
+            self.children.setdefault(paths.parent(path), []).append(path)
+
+
+def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeIndex) -> None:
+    for key, meta in consolidated.items():
+        path = paths.join(prefix, key)
+        if isinstance(meta, GroupMetadata) and meta.consolidated_metadata is not None:
+            index.add(path, meta)
+            _flatten(path, meta.consolidated_metadata.metadata, index)
+        else:
+            index.add(path, meta)
+
+
+def build_index(root: zarr.Group) -> NodeIndex:
+    """Index every node below *root*: from consolidated metadata when present, else by listing."""
+    index = NodeIndex()
+    index.add(paths.ROOT, root.metadata)
+    consolidated = root.metadata.consolidated_metadata
+    if consolidated is not None:
+        _flatten(paths.ROOT, consolidated.metadata, index)
+        return index
+    for key, node in root.members(max_depth=None):
+        index.add(paths.normalise(key), node.metadata)
+    return index
+
+
+@dataclass(slots=True)
+class ReadContext:
+    """What the reader needs from the IO: the store, its source and how to reach other stores."""
+
+    store: Store
+    source: str
+    index: NodeIndex
+    open_foreign: Callable[[str], Reader]  # record source -> reader of that store
+    resolve_container: Callable[[Builder], Any]
+    spec_location: str | None = None
+
+
+class Reader:
+    """Builds (and memoises) the builders of one store."""
+
+    def __init__(self, ctx: ReadContext, *, written: set[int]) -> None:
+        self.ctx = ctx
+        self._built: dict[str, Builder] = {}
+        self._arrays: dict[str, zarr.Array] = {}
+        self.written = written  # shared with the IO: ids of builders known to be in the file
+
+    # -- nodes ------------------------------------------------------------------------------------
+    def array(self, path: str) -> zarr.Array:
+        arr = self._arrays.get(path)
+        if arr is None:
+            meta = self.ctx.index.nodes[path]
+            assert not isinstance(meta, GroupMetadata)
+            arr = zarr.Array(AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path))))
+            self._arrays[path] = arr
+        return arr
+
+    def path_of(self, builder: Builder) -> str:
+        return paths.builder_path(builder)
+
+    def builder_at(self, path: str) -> Builder:
+        path = paths.normalise(path)
+        if path not in self._built:
+            if path not in self.ctx.index.nodes:
+                raise UnresolvedReferenceError(
+                    f"{self.ctx.source!r} has no node at {path!r}, which a link or reference points to. "
+                    "The file may be incomplete; re-export it from its source."
+                )
+            self.read_root()
+        return self._built[path]
+
+    # -- tree -------------------------------------------------------------------------------------
+    def read_root(self) -> GroupBuilder:
+        if paths.ROOT in self._built:
+            return self._built[paths.ROOT]  # type: ignore[return-value]
+        scalars = self._fetch_scalars()
+        pending: list[tuple[GroupBuilder, str, dict[str, Any]]] = []
+        root = self._build_group(paths.ROOT, scalars, pending)
+        self._resolve_pending(pending)
+        return root
+
+    def _skip(self, path: str) -> bool:
+        return self.ctx.spec_location is not None and path == paths.normalise(self.ctx.spec_location)
+
+    def _fetch_scalars(self) -> dict[str, Any]:
+        scalar_paths = [
+            p for p, m in self.ctx.index.nodes.items()
+            if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(f"/{fmt.SPEC_GROUP}/")
+        ]
+
+        async def fetch(path: str) -> Any:
+            return await self.array(path)._async_array.getitem(())
+
+        async def fetch_all() -> list[Any]:
+            return await asyncio.gather(*(fetch(p) for p in scalar_paths))
+
+        return dict(zip(scalar_paths, sync(fetch_all()), strict=True))
+
+    def _build_group(
+        self, path: str, scalars: dict[str, Any], pending: list[tuple[GroupBuilder, str, dict[str, Any]]]
+    ) -> GroupBuilder:
+        meta = self.ctx.index.nodes[path]
+        attrs = dict(meta.attributes)
+        builder = GroupBuilder(name=paths.basename(path) or "root", source=self.ctx.source)
+        self._built[path] = builder
+        self.written.add(id(builder))
+        for child in self.ctx.index.children.get(path, []):
+            if self._skip(child):
+                continue
+            child_meta = self.ctx.index.nodes[child]
+            if isinstance(child_meta, GroupMetadata):
+                builder.set_group(self._build_group(child, scalars, pending))
+            else:
+                builder.set_dataset(self._build_dataset(child, child_meta, scalars, pending))
+        pending.append((builder, path, attrs))
+        return builder
+
+    def _build_dataset(
+        self, path: str, meta: ArrayV2Metadata | ArrayV3Metadata, scalars: dict[str, Any],
+        pending: list[tuple[GroupBuilder, str, dict[str, Any]]],
+    ) -> DatasetBuilder:
+        attrs = dict(meta.attributes)
+        data, dtype = self._dataset_data(path, meta, attrs, scalars)
+        builder = DatasetBuilder(
+            name=paths.basename(path), data=data, dtype=dtype, source=self.ctx.source,
+            maxshape=tuple(meta.shape) if meta.shape else None,
+        )
+        self._built[path] = builder
+        self.written.add(id(builder))
+        pending.append((builder, path, attrs))  # type: ignore[arg-type]
+        return builder
+
+    def _dataset_data(
+        self, path: str, meta: ArrayV2Metadata | ArrayV3Metadata, attrs: dict[str, Any], scalars: dict[str, Any]
+    ) -> tuple[Any, Any]:
+        token = attrs.get(fmt.DTYPE_ATTR, attrs.get(fmt.V2_DTYPE_ATTR))
+        numpy_dtype = _numpy_dtype(meta)
+        if numpy_dtype is not None and numpy_dtype.fields is not None:
+            fields = _compound_fields(numpy_dtype, attrs)
+            view = BuilderCompoundArray(self.array(path), fields, self.builder_at, self._container_at)
+            return view, fields
+        storage = dtypes.storage_from_token(token, numpy_dtype)
+        kind = storage.kind if storage is not None else Kind.TEXT
+        scalar = _is_scalar(meta)
+        if kind is Kind.REFERENCE:
+            if scalar:
+                target = self._resolve_path(str(_plain(scalars[path])))
+                return ReferenceBuilder(target), "object"
+            return BuilderReferenceArray(self.array(path), self._resolve_path, self._container_at), "object"
+        if kind is Kind.TEXT:
+            if scalar:
+                return _plain_text(scalars[path]), ("ascii" if storage is not None and storage.ascii else "utf8")
+            return TextArray(self.array(path)), ("ascii" if storage is not None and storage.ascii else "utf8")
+        if scalar:
+            return scalars[path], numpy_dtype
+        return self.array(path), numpy_dtype
+
+    def _container_at(self, path: str) -> Any:
+        return self.ctx.resolve_container(self._resolve_path(path))
+
+    # -- links and references ---------------------------------------------------------------------
+    def _resolve_path(self, path: str) -> Builder:
+        return self.builder_at(path)
+
+    def resolve_record(self, record: fmt.ReferenceRecord) -> Builder:
+        if record.source in (fmt.SAME_STORE_SOURCE, ""):
+            return self.builder_at(record.path)
+        return self.ctx.open_foreign(record.source).builder_at(record.path)
+
+    def _resolve_pending(self, pending: list[tuple[GroupBuilder, str, dict[str, Any]]]) -> None:
+        for builder, path, attrs in pending:
+            for key, value in attrs.items():
+                if key in fmt.RESERVED_ATTRS:
+                    continue
+                record = fmt.decode_reference_attr(value, where=f"{path}@{key}")
+                builder.set_attribute(key, self.resolve_record(record) if record is not None else value)
+            for raw in attrs.get(fmt.LINKS_ATTR, attrs.get(fmt.V2_LINKS_ATTR, [])) or []:
+                link = fmt.LinkRecord.from_json(raw, where=path)
+                target = self.resolve_record(fmt.ReferenceRecord(link.source, link.path))
+                builder.set_link(LinkBuilder(builder=target, name=link.name, source=self.ctx.source))
+
+
+def _is_scalar(meta: Any) -> bool:
+    if meta.shape == ():
+        return True
+    token = meta.attributes.get(fmt.V2_DTYPE_ATTR)
+    return token == fmt.DTYPE_SCALAR_V2 and tuple(meta.shape) == (1,)
+
+
+def _numpy_dtype(meta: ArrayV2Metadata | ArrayV3Metadata) -> np.dtype[Any] | None:
+    try:
+        dt = meta.dtype.to_native_dtype()
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return dt if isinstance(dt, np.dtype) else None
+
+
+def _compound_fields(numpy_dtype: np.dtype[Any], attrs: Mapping[str, Any]) -> list[dict[str, str]]:
+    refs = set(attrs.get(fmt.REFERENCE_FIELDS_ATTR) or [])
+    token = attrs.get(fmt.V2_DTYPE_ATTR)
+    if isinstance(token, list):  # v2: [{"name", "dtype"}] with "object" for references
+        refs |= {f["name"] for f in token if isinstance(f, Mapping) and f.get("dtype") == fmt.DTYPE_OBJECT}
+    out = []
+    for name in numpy_dtype.names or ():
+        sub = numpy_dtype.fields[name][0]  # type: ignore[index]
+        if name in refs:
+            out.append({"name": name, "dtype": "object"})
+        elif sub.kind in "USO":
+            out.append({"name": name, "dtype": "ascii" if sub.kind == "S" else "utf8"})
+        else:
+            out.append({"name": name, "dtype": str(sub)})
+    if not out:
+        raise FormatError(f"Compound dtype {numpy_dtype!r} has no fields.")
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return _plain(value.item() if value.ndim == 0 else value.reshape(-1)[0])
+    return value
+
+
+def _plain_text(value: Any) -> str:
+    value = _plain(value)
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,95 @@
+"""Write side: builder tree -> plan -> store.
+
+Layer: write. :func:`write_tree` is the one entry point the IO façade calls per public write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from hdmf.build import GroupBuilder
+from zarr.abc.store import Store
+from zarr.core.group import GroupMetadata
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr import dtypes, paths
+from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
+from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
+
+__all__ = ["PlanContext", "WriteResult", "write_tree"]
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one write changed: every node's metadata after the write, and the root metadata."""
+
+    members: dict[str, NodeMetadata]
+    root: GroupMetadata
+
+
+def add_spec_cache(
+    plan: WritePlan, documents: Mapping[tuple[str, str], Mapping[str, str]], ctx: PlanContext,
+    known: Mapping[str, NodeMetadata],
+) -> None:
+    """Add the namespaces not yet cached to *plan* (docs/format.md#specification-cache)."""
+    base = paths.join(paths.ROOT, fmt.SPEC_GROUP)
+    for (namespace, version), docs in documents.items():
+        version_path = paths.join(paths.join(base, namespace), version)
+        if version_path in known:
+            continue
+        for name, text in docs.items():
+            value = np.asarray(text, dtype=object)
+            attrs = {dtype_attr(ctx): dtypes.TEXT.token} if ctx.zarr_format == 2 else {}
+            plan.arrays.append(ArrayPlan(
+                paths.join(version_path, name), (), str, dtypes.TEXT, attrs, DataKind.VALUES, value,
+                {"chunks": (), "compressors": "auto", "fill_value": ""},
+            ))
+        for group_path in (base, paths.parent(version_path), version_path):
+            if group_path not in known and all(g.path != group_path for g in plan.groups):
+                plan.groups.append(GroupPlan(group_path, {}))
+
+
+def write_tree(
+    store: Store, root: GroupBuilder, ctx: PlanContext, *, known: Mapping[str, NodeMetadata],
+    root_meta: GroupMetadata, specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+) -> WriteResult:
+    """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
+    plan = plan_tree(root, ctx)
+    if specs:
+        add_spec_cache(plan, specs, ctx, known)
+    for group in plan.groups:
+        if group.path == paths.ROOT and specs:
+            group.attributes[fmt.SPECLOC_ATTR] = fmt.SPEC_GROUP
+    for parent, records in plan.links.items():
+        _add_links(plan, parent, records, ctx, known)
+    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known)
+    members = dict(known)
+    members.update(written)
+    new_root = written.get(paths.ROOT, root_meta)
+    if not isinstance(new_root, GroupMetadata):
+        new_root = root_meta
+    if specs and fmt.SPECLOC_ATTR not in new_root.attributes:
+        new_root = GroupMetadata(
+            attributes={**new_root.attributes, fmt.SPECLOC_ATTR: fmt.SPEC_GROUP}, zarr_format=ctx.zarr_format
+        )
+    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format)
+    return WriteResult(members=members, root=final_root)
+
+
+def _add_links(
+    plan: WritePlan, parent: str, records: list[fmt.LinkRecord], ctx: PlanContext,
+    known: Mapping[str, NodeMetadata],
+) -> None:
+    from hdmf_zarr.write.plan import links_attr
+
+    key = links_attr(ctx)
+    group = next((g for g in plan.groups if g.path == parent), None)
+    if group is None:
+        old = known.get(parent)
+        group = GroupPlan(parent, dict(old.attributes) if old is not None else {}, exists=old is not None)
+        plan.groups.append(group)
+    existing = {r["name"]: r for r in group.attributes.get(key, [])}
+    existing.update({r.name: r.to_json() for r in records})
+    group.attributes[key] = list(existing.values())

@@ -1,0 +1,235 @@
+"""Execute a write plan: node documents in one concurrent batch, then array data, then consolidation.
+
+Layer: write. The only module of ``write`` that touches the store. Each node's metadata (attributes
+included) is one store write; consolidated metadata is written once, from what the writer holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from hdmf.data_utils import AbstractDataChunkIterator
+from zarr.abc.store import Store
+from zarr.core.array import AsyncArray, init_array
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.core.sync import sync
+from zarr.storage import MemoryStore, StorePath
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr import paths
+from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
+from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
+
+NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
+
+#: How many array writes run concurrently (bounded so memory and open files stay bounded).
+MAX_CONCURRENT_WRITES = 64
+#: Upper bound on bytes held in memory while copying a large array-like, per array.
+COPY_BLOCK_BYTES = 64 << 20
+
+_TEMPLATES: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _codec_key(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_codec_key(v) for v in value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return json.dumps(to_dict(), sort_keys=True, default=str)
+    return repr(value)
+
+
+async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
+    """Return metadata JSON for arrays like *plan*; cached per dtype, rank and codec choice."""
+    opts = {k: v for k, v in plan.options.items() if k != "chunks"}
+    key = (zarr_format, repr(plan.dtype), len(plan.shape), tuple(sorted((k, _codec_key(v)) for k, v in opts.items())))
+    cached = _TEMPLATES.get(key)
+    if cached is None:
+        ndim = len(plan.shape)
+        arr = await init_array(
+            store_path=StorePath(MemoryStore(), "t"), shape=(1,) * ndim, dtype=plan.dtype,
+            chunks=(1,) * ndim, zarr_format=zarr_format, **opts,
+        )
+        cached = arr.metadata.to_dict()
+        _TEMPLATES[key] = cached
+    return cached
+
+
+async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV2Metadata | ArrayV3Metadata:
+    """Return the zarr metadata of the array described by *plan* (no store I/O)."""
+    chunks = tuple(int(c) for c in plan.options.get("chunks") or plan.shape)
+    if "shards" in plan.options:
+        arr = await init_array(
+            store_path=StorePath(MemoryStore(), "t"), shape=plan.shape, dtype=plan.dtype,
+            zarr_format=zarr_format, attributes=plan.attributes, **plan.options,
+        )
+        return arr.metadata
+    doc = dict(await _template(plan, zarr_format))
+    doc["shape"] = list(plan.shape)
+    doc["attributes"] = plan.attributes
+    if zarr_format == 2:
+        doc["chunks"] = list(chunks)
+        return ArrayV2Metadata.from_dict(doc)
+    doc["chunk_grid"] = {"name": "regular", "configuration": {"chunk_shape": list(chunks)}}
+    doc.pop("dimension_names", None)
+    if plan.dimension_names and len(plan.dimension_names) == len(plan.shape):
+        doc["dimension_names"] = list(plan.dimension_names)
+    return ArrayV3Metadata.from_dict(doc)
+
+
+def _key(path: str) -> str:
+    return paths.to_zarr_key(path)
+
+
+async def _save(store: Store, path: str, meta: NodeMetadata) -> None:
+    prefix = _key(path)
+    docs = meta.to_buffer_dict(default_buffer_prototype())
+    await asyncio.gather(*(store.set(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items()))
+
+
+def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
+    for node in plan.arrays:
+        if _key(node.path) in known:
+            raise StoreExistsError(
+                f"Cannot write dataset {node.path!r}: the file already holds a node there (existing) and the "
+                "new builder was not read from it (new). Remove or rename one of them."
+            )
+
+
+async def _write_nodes(store: Store, plan: WritePlan, zarr_format: fmt.ZarrFormat) -> dict[str, NodeMetadata]:
+    nodes: dict[str, NodeMetadata] = {}
+    for group in plan.groups:
+        nodes[group.path] = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
+    metas = await asyncio.gather(*(array_metadata(a, zarr_format) for a in plan.arrays))
+    for a, meta in zip(plan.arrays, metas, strict=True):
+        nodes[a.path] = meta
+    # The root document is written last, once, with the consolidated block (see consolidate()).
+    await asyncio.gather(*(_save(store, path, meta) for path, meta in nodes.items() if path != paths.ROOT))
+    return nodes
+
+
+async def _write_values(array: AsyncArray[Any], data: np.ndarray, sem: asyncio.Semaphore) -> None:
+    if data.size == 0:
+        return
+    async with sem:
+        await array.setitem(Ellipsis if data.ndim else (), data)
+
+
+async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
+    shape = tuple(source.shape)
+    if not shape:
+        await array.setitem((), np.asarray(source[()]))
+        return
+    row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * array.dtype.itemsize)
+    chunk_rows = array.chunks[0] if array.chunks else 1
+    rows = max(chunk_rows, (COPY_BLOCK_BYTES // row_bytes) // chunk_rows * chunk_rows)
+    for start in range(0, shape[0], rows):
+        stop = min(shape[0], start + rows)
+        block = np.asarray(source[start:stop])
+        await array.setitem(slice(start, stop), block)
+
+
+async def _write_iterator(array: AsyncArray[Any], it: AbstractDataChunkIterator, where: str) -> AsyncArray[Any]:
+    """Write every DataChunk; grow the array when the iterator goes past the planned shape."""
+    extent = [0] * len(array.shape)
+    for chunk in it:
+        if chunk is None or chunk.data is None:
+            continue
+        selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
+        bounds = _selection_bounds(selection, array.shape)
+        extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds):]
+        needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
+        if needed != array.shape:
+            max_shape = it.maxshape
+            _check_maxshape(needed, max_shape, where)
+            array = await array.resize(needed)
+        await array.setitem(selection, np.asarray(chunk.data))
+    final = tuple(extent) if any(extent) else array.shape
+    if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
+        array = await array.resize(tuple(int(s) for s in final))
+    return array
+
+
+def _selection_bounds(selection: tuple[Any, ...], shape: tuple[int, ...]) -> list[int]:
+    out = []
+    for i, sel in enumerate(selection):
+        if isinstance(sel, slice):
+            stop = sel.stop if sel.stop is not None else (shape[i] if i < len(shape) else 0)
+            out.append(int(stop))
+        else:
+            out.append(int(np.max(sel)) + 1 if np.size(sel) else 0)
+    return out
+
+
+def _check_maxshape(needed: tuple[int, ...], maxshape: Any, where: str) -> None:
+    if maxshape is None:
+        return
+    for n, m in zip(needed, maxshape, strict=False):
+        if m is not None and n > m:
+            raise UnsupportedValueError(
+                f"Dataset {where!r}: the data iterator wrote past its maxshape {tuple(maxshape)!r} (needs "
+                f"{needed!r}). Fix the iterator's maxshape."
+            )
+
+
+async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
+    sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
+    values, serial = [], []
+    for a in plan.arrays:
+        array: AsyncArray[Any] = AsyncArray(metadata=nodes[a.path], store_path=StorePath(store, _key(a.path)))
+        if a.kind is DataKind.VALUES:
+            values.append(_write_values(array, a.data, sem))
+        else:
+            serial.append((a, array))
+    await asyncio.gather(*values)
+    for a, array in serial:
+        if a.kind is DataKind.ITERATOR:
+            final = await _write_iterator(array, a.data, a.path)
+            nodes[a.path] = final.metadata
+        else:
+            await _copy_array_like(array, a.data)
+
+
+def run_plan(
+    store: Store, plan: WritePlan, *, zarr_format: fmt.ZarrFormat, known: Mapping[str, NodeMetadata]
+) -> dict[str, NodeMetadata]:
+    """Write every node and its data; return the metadata of the nodes written (by absolute path)."""
+    _check_new(plan, known)
+
+    async def _run() -> dict[str, NodeMetadata]:
+        nodes = await _write_nodes(store, plan, zarr_format)
+        await _write_data(store, plan, nodes)
+        return nodes
+
+    return sync(_run())
+
+
+def consolidate(
+    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
+) -> GroupMetadata:
+    """Write the root document once, with every member's metadata inline; return the root metadata."""
+    flat: dict[str, Any] = {}
+    for path, meta in members.items():
+        key = _key(path)
+        if not key:
+            continue
+        if isinstance(meta, GroupMetadata):
+            meta = dataclasses.replace(meta, consolidated_metadata=ConsolidatedMetadata(metadata={}))
+        flat[key] = meta
+    ConsolidatedMetadata._flat_to_nested(flat)
+    root_meta = dataclasses.replace(
+        root, consolidated_metadata=ConsolidatedMetadata(metadata=flat), zarr_format=zarr_format
+    )
+    group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        sync(group._save_metadata())
+    return root_meta
