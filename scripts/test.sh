@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command: set-up, lint, type and layer checks, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff";          ruff check src tests benchmarks scripts
+echo "== ruff format";   ruff format --check src tests benchmarks scripts
+echo "== mypy";          mypy
+echo "== import layers"; lint-imports
+echo "== pytest"
+set +e
+python -m pytest -n 2 --dist loadgroup "$@"
+rc=$?
+set -e
+# pytest exits 5 when it collected no test: that is a failure of the suite, not a pass.
+exit $rc
