@@ -31,7 +31,15 @@ V2_REFERENCE_VALUE_KEY: Final = "value"
 
 #: Attributes that belong to the convention and never reach a builder.
 RESERVED_ATTRS: Final = frozenset(
-    {DTYPE_ATTR, LINKS_ATTR, REFERENCE_FIELDS_ATTR, SPECLOC_ATTR, DIMENSIONS_ATTR, V2_LINKS_ATTR, V2_DTYPE_ATTR}
+    {
+        DTYPE_ATTR,
+        LINKS_ATTR,
+        REFERENCE_FIELDS_ATTR,
+        SPECLOC_ATTR,
+        DIMENSIONS_ATTR,
+        V2_LINKS_ATTR,
+        V2_DTYPE_ATTR,
+    }
 )
 
 # -- Dtype tokens stored in _DTYPE / zarr_dtype (docs/format.md#dtype-tokens) --------------------------

@@ -31,7 +31,9 @@ def default_compressors() -> tuple[ZarrCodec, ...]:
     return (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
 
 
-def default_chunks(shape: Sequence[int], itemsize: int, *, target: int = DEFAULT_CHUNK_BYTES) -> tuple[int, ...]:
+def default_chunks(
+    shape: Sequence[int], itemsize: int, *, target: int = DEFAULT_CHUNK_BYTES
+) -> tuple[int, ...]:
     """Chunk along the first (time) axis, keeping whole rows together while a row fits in *target*.
 
     A 1-second slice of all channels then touches few chunks, and never one chunk per channel column.
@@ -55,7 +57,9 @@ def _numcodecs_to_zarr(codec: NumcodecsCodec) -> ZarrCodec:
     config = {k: v for k, v in codec.get_config().items() if k != "id"}
     match codec:
         case numcodecs.Blosc():
-            shuffle = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}[int(config.get("shuffle", 1))]
+            shuffle: Any = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}[
+                int(config.get("shuffle", 1))
+            ]
             return zarr.codecs.BloscCodec(
                 cname=config.get("cname", "lz4"), clevel=int(config.get("clevel", 5)), shuffle=shuffle
             )
@@ -68,7 +72,7 @@ def _numcodecs_to_zarr(codec: NumcodecsCodec) -> ZarrCodec:
         raise UnsupportedValueError(
             f"The numcodecs codec {codec!r} has no zarr 3 equivalent; use a codec from zarr.codecs."
         )
-    return wrapper(**config)  # type: ignore[no-any-return]
+    return wrapper(**config)
 
 
 def as_zarr_codecs(codecs: object, *, option: str) -> tuple[ZarrCodec, ...] | None:
@@ -85,7 +89,9 @@ def as_zarr_codecs(codecs: object, *, option: str) -> tuple[ZarrCodec, ...] | No
         elif isinstance(item, dict):
             out.append(_numcodecs_to_zarr(numcodecs.get_codec(item)))
         else:
-            raise UnsupportedValueError(f"{option}={item!r} is not a codec: pass zarr.codecs or numcodecs codecs.")
+            raise UnsupportedValueError(
+                f"{option}={item!r} is not a codec: pass zarr.codecs or numcodecs codecs."
+            )
     return tuple(out)
 
 

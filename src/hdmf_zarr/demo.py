@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,12 @@ def build_nwbfile(seed: int = 0) -> NWBFile:
     """Return an ecephys session: electrodes, a raw recording, units, trials and behaviour."""
     rng = np.random.default_rng(seed)
     nwb = NWBFile(
-        session_description="hdmf_zarr demo session", identifier="hdmf-zarr-demo",
-        session_start_time=datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc),
-        experimenter=["Doe, Jane"], lab="Demo Lab", institution="Demo Institute",
+        session_description="hdmf_zarr demo session",
+        identifier="hdmf-zarr-demo",
+        session_start_time=datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+        experimenter=["Doe, Jane"],
+        lab="Demo Lab",
+        institution="Demo Institute",
         subject=Subject(subject_id="mouse-01", species="Mus musculus", sex="F", age="P90D"),
     )
     device = nwb.create_device(name="probe", description="a 32-channel silicon probe")
@@ -49,12 +52,18 @@ def build_nwbfile(seed: int = 0) -> NWBFile:
     behavior = nwb.create_processing_module("behavior", "position tracking")
     position = Position(name="position")
     position.create_spatial_series(
-        name="xy", data=rng.uniform(0, 1, (SECONDS * 60, 2)), reference_frame="arena corner",
+        name="xy",
+        data=rng.uniform(0, 1, (SECONDS * 60, 2)),
+        reference_frame="arena corner",
         timestamps=np.arange(SECONDS * 60) / 60.0,
     )
     behavior.add(position)
-    speed = TimeSeries(name="speed", data=rng.uniform(0, 30, SECONDS * 60), unit="cm/s",
-                       timestamps=position.spatial_series["xy"])  # timestamps linked, not copied
+    speed = TimeSeries(
+        name="speed",
+        data=rng.uniform(0, 30, SECONDS * 60),
+        unit="cm/s",
+        timestamps=position.spatial_series["xy"],
+    )  # timestamps linked, not copied
     behavior.add(speed)
     return nwb
 
@@ -74,9 +83,10 @@ def summarise(nwb: NWBFile) -> list[str]:
         f"identifier: {nwb.identifier}   session start: {nwb.session_start_time.isoformat()}",
         f"subject: {nwb.subject.subject_id} ({nwb.subject.species})   lab: {nwb.lab}",
         f"electrodes: {len(nwb.electrodes)} rows, columns {list(nwb.electrodes.colnames)}",
-        f"raw: {type(raw).__name__} {raw.data.shape} {raw.data.dtype} @ {raw.rate} Hz, chunks {raw.data.chunks}",
+        f"raw: {type(raw).__name__} {raw.data.shape} {raw.data.dtype} @ {raw.rate} Hz,"
+        f" chunks {raw.data.chunks}",
         f"     first second: mean {np.mean(one_second):.2f}, std {np.std(one_second):.2f}",
-        f"units: {len(nwb.units)} with {sum(len(nwb.units['spike_times'][i]) for i in range(len(nwb.units)))} spikes",
+        f"units: {len(nwb.units)} with {len(nwb.units['spike_times'].target)} spikes",
         f"trials: {len(nwb.trials)}; outcomes {sorted(set(nwb.trials['outcome'][:]))}",
     ]
     speed = nwb.processing["behavior"]["speed"]
@@ -88,7 +98,9 @@ def summarise(nwb: NWBFile) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("path", nargs="?", default="demo_output/demo.nwb.zarr", help="where to write (.zip ok)")
+    parser.add_argument(
+        "path", nargs="?", default="demo_output/demo.nwb.zarr", help="where to write (.zip ok)"
+    )
     args = parser.parse_args(argv)
     path = Path(args.path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,14 +107,8 @@ def from_spec(dtype: object) -> Storage | None:
             return None
         case RefSpec():
             return REFERENCE
-        case str() if dtype in NUMERIC_TOKENS:
-            return numeric(NUMERIC_TOKENS[dtype])
-        case str() if dtype in ("ascii", "bytes"):
-            return ASCII
-        case str() if dtype in TEXT_TOKENS:
-            return TEXT
-        case str() if dtype in REFERENCE_TOKENS:
-            return REFERENCE
+        case str() if _from_token(dtype) is not None:
+            return _from_token(dtype)
         case list() | tuple():
             return Storage(Kind.COMPOUND, fields=tuple(_field(f) for f in dtype))
         case np.dtype() if dtype.fields is not None:
@@ -124,8 +118,22 @@ def from_spec(dtype: object) -> Storage | None:
         case type() if issubclass(dtype, bytes):
             return ASCII
         case np.dtype() | type() | str():
-            return _from_numpy(np.dtype(dtype))  # type: ignore[call-overload]
-    raise UnsupportedValueError(f"Unknown dtype {dtype!r}: expected a spec dtype name, a numpy dtype or a list.")
+            return _from_numpy(np.dtype(dtype))
+    raise UnsupportedValueError(
+        f"Unknown dtype {dtype!r}: expected a spec dtype name, a numpy dtype or a list."
+    )
+
+
+def _from_token(token: str) -> Storage | None:
+    if token in NUMERIC_TOKENS:
+        return numeric(NUMERIC_TOKENS[token])
+    if token in ("ascii", "bytes"):
+        return ASCII
+    if token in TEXT_TOKENS:
+        return TEXT
+    if token in REFERENCE_TOKENS:
+        return REFERENCE
+    return None
 
 
 def _from_numpy(dtype: np.dtype[Any]) -> Storage:
@@ -146,7 +154,9 @@ def _field(spec: object) -> Field:
     elif isinstance(spec, Mapping):
         name, dtype = spec["name"], spec["dtype"]
     else:
-        raise UnsupportedValueError(f"Compound field {spec!r} is neither a DtypeSpec nor a {{name, dtype}} dict.")
+        raise UnsupportedValueError(
+            f"Compound field {spec!r} is neither a DtypeSpec nor a {{name, dtype}} dict."
+        )
     storage = from_spec(dtype)
     if storage is None or storage.kind is Kind.COMPOUND:
         raise UnsupportedValueError(f"Compound field {name!r} has unsupported dtype {dtype!r}.")

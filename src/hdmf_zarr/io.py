@@ -16,7 +16,6 @@ from hdmf.build import Builder, BuildManager, GroupBuilder, TypeMap
 from hdmf.common import get_manager
 from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
-from zarr.core.group import GroupMetadata
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
@@ -28,13 +27,15 @@ from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source,
 from hdmf_zarr.write import PlanContext, write_tree
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
-_IGNORED_KWARGS = frozenset({"driver", "aws_region", "file", "comm", "herd_path", "synchronizer", "object_codec_class"})
+_IGNORED_KWARGS = frozenset(
+    {"driver", "aws_region", "file", "comm", "herd_path", "synchronizer", "object_codec_class"}
+)
 
 
-class ZarrIO(HDMFIO):  # type: ignore[misc]
+class ZarrIO(HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store)."""
 
-    def __init__(  # noqa: PLR0913 - the public signature of hdmf-zarr's ZarrIO
+    def __init__(
         self,
         path: StoreLike,
         mode: str = "r",
@@ -93,7 +94,9 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
         if self._opened is not None:
             return
         opened = open_store(
-            self._path, mode=self._mode, storage_options=self._storage_options,
+            self._path,
+            mode=self._mode,
+            storage_options=self._storage_options,
             force_overwrite=self._force_overwrite,
         )
         try:
@@ -137,7 +140,7 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
 
     # -- namespaces ------------------------------------------------------------------------------
     @classmethod
-    def load_namespaces(  # type: ignore[override]
+    def load_namespaces(
         cls,
         namespace_catalog: NamespaceCatalog | TypeMap,
         path: StoreLike | None = None,
@@ -171,8 +174,11 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
             root = self.file
             specloc = root.attrs.get(fmt.SPECLOC_ATTR)
             ctx = ReadContext(
-                store=root.store, source=self.source, index=build_index(root),
-                open_foreign=self._open_foreign, resolve_container=self._construct,
+                store=root.store,
+                source=self.source,
+                index=build_index(root),
+                open_foreign=self._open_foreign,
+                resolve_container=self._construct,
                 spec_location=specloc if isinstance(specloc, str) else None,
             )
             self._reader = Reader(ctx, written=self._written)
@@ -192,8 +198,8 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
                 other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
             except OSError as exc:
                 raise UnresolvedReferenceError(
-                    f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), which cannot be "
-                    f"opened: {exc}. Keep linked stores side by side, or export with link_data=False."
+                    f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
+                    f"which cannot be opened: {exc}. Keep linked stores side by side, or export with link_data=False."
                 ) from exc
             self._foreign[url] = other
         return other._get_reader()
@@ -211,16 +217,19 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
 
     def resolve_ref(self, zarr_ref: Mapping[str, Any]) -> tuple[str, zarr.Array | zarr.Group]:
         """Return (name, node) for a stored reference record (either dialect's JSON form)."""
-        record = fmt.decode_reference_attr(zarr_ref, where=self._source_text) or fmt.ReferenceRecord.from_json(
+        record = fmt.decode_reference_attr(
             zarr_ref, where=self._source_text
+        ) or fmt.ReferenceRecord.from_json(zarr_ref, where=self._source_text)
+        root = (
+            self.file if record.source in (fmt.SAME_STORE_SOURCE, "") else self._foreign_root(record.source)
         )
-        root = self.file if record.source in (fmt.SAME_STORE_SOURCE, "") else self._foreign_root(record.source)
         key = paths.to_zarr_key(record.path)
         try:
             node = root[key] if key else root
         except KeyError as exc:
             raise UnresolvedReferenceError(
-                f"Reference to {record.path!r} in {record.source!r} does not resolve in {self._source_text!r}."
+                f"Reference to {record.path!r} in {record.source!r} does not resolve in "
+                f"{self._source_text!r}."
             ) from exc
         return paths.basename(record.path), node
 
@@ -229,26 +238,42 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
         return self._foreign[resolve_store_source(self._source_text, source)].file
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, container: Container, cache_spec: bool = True, link_data: bool = True,  # type: ignore[override]
-              exhaust_dci: bool = True, **kwargs: Any) -> None:
+    def write(
+        self,
+        container: Container,
+        cache_spec: bool = True,
+        link_data: bool = True,
+        exhaust_dci: bool = True,
+        **kwargs: Any,
+    ) -> None:
         """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
         self._require_writable("write")
         kwargs.pop("number_of_jobs", None)
         kwargs.pop("max_threads_per_process", None)
         kwargs.pop("multiprocessing_context", None)
         kwargs.pop("consolidate_metadata", None)
-        super().write(container=container, cache_spec=cache_spec, link_data=link_data,
-                      exhaust_dci=exhaust_dci, **kwargs)
+        super().write(
+            container=container, cache_spec=cache_spec, link_data=link_data, exhaust_dci=exhaust_dci, **kwargs
+        )
 
-    def write_builder(self, builder: GroupBuilder, cache_spec: bool = True, link_data: bool = True,  # type: ignore[override]
-                      exhaust_dci: bool = True, export_source: str | None = None, **kwargs: Any) -> None:
+    def write_builder(
+        self,
+        builder: GroupBuilder,
+        cache_spec: bool = True,
+        link_data: bool = True,
+        exhaust_dci: bool = True,
+        export_source: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Write *builder* and everything below it that is not yet in the file."""
         opened = self._require_writable("write")
         root = self.file
         written = self._written
         known = self._known_members()
         ctx = PlanContext(
-            here=Here(tree_source=paths.root_builder(builder).source or self.source, store_url=self._source_text),
+            here=Here(
+                tree_source=paths.root_builder(builder).source or self.source, store_url=self._source_text
+            ),
             zarr_format=root.metadata.zarr_format,
             is_written=lambda b: id(b) in written,
             link_data=link_data,
@@ -265,7 +290,7 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
         if self._members is not None:
             return self._members
         root = self.file
-        if root.metadata.consolidated_metadata is None and not any(True for _ in root.keys()):
+        if root.metadata.consolidated_metadata is None and not any(True for _ in root):
             return {}
         return dict(build_index(root).nodes)
 
@@ -278,11 +303,19 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
             )
         return opened
 
-    def export(self, src_io: HDMFIO, container: Container | None = None,  # type: ignore[override]
-               write_args: dict[str, Any] | None = None, cache_spec: bool = True, clear_cache: bool = False) -> None:
+    def export(
+        self,
+        src_io: HDMFIO,
+        container: Container | None = None,
+        write_args: dict[str, Any] | None = None,
+        cache_spec: bool = True,
+        clear_cache: bool = False,
+    ) -> None:
         """Export the file of *src_io* (Zarr or HDF5) into this new store."""
         if self._mode not in ("w", "w-", "x"):
-            raise ModeError(f"Export writes a new file: open {self._source_text!r} with mode 'w', not {self._mode!r}.")
+            raise ModeError(
+                f"Export writes a new file: open {self._source_text!r} with mode 'w', not {self._mode!r}."
+            )
         args = dict(write_args or {})
         args.setdefault("cache_spec", cache_spec)
         args.setdefault("link_data", False)
@@ -294,13 +327,18 @@ class ZarrIO(HDMFIO):  # type: ignore[misc]
         arr = getattr(dataset, "dataset", dataset)
         if isinstance(arr, zarr.Array):
             info = {
-                "Data type": str(arr.dtype), "Shape": str(arr.shape), "Chunk shape": str(arr.chunks),
+                "Data type": str(arr.dtype),
+                "Shape": str(arr.shape),
+                "Chunk shape": str(arr.chunks),
                 "Compressors": ", ".join(type(c).__name__ for c in arr.compressors) or "none",
-                "Stored bytes": str(arr.nbytes_stored()), "Uncompressed bytes": str(arr.nbytes),
+                "Stored bytes": str(arr.nbytes_stored()),
+                "Uncompressed bytes": str(arr.nbytes),
             }
-            rows = "".join(f"<tr><th style='text-align: left'>{k}</th><td>{v}</td></tr>" for k, v in info.items())
+            rows = "".join(
+                f"<tr><th style='text-align: left'>{k}</th><td>{v}</td></tr>" for k, v in info.items()
+            )
             return f'<table class="data-info">{rows}</table>'
-        return HDMFIO.generate_dataset_html(dataset)  # type: ignore[no-any-return]
+        return HDMFIO.generate_dataset_html(dataset)
 
 
 def _tree_ids(builder: GroupBuilder) -> set[int]:
@@ -340,5 +378,3 @@ def _spec_text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8")
     return str(value)
-
-

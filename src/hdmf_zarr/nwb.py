@@ -35,7 +35,7 @@ class NWBZarrIO(ZarrIO):
         zarr_format: fmt.ZarrFormat | None = None,
         **kwargs: Any,
     ) -> None:
-        if manager is not None and (extensions is not None or load_namespaces and mode == "r"):
+        if manager is not None and (extensions is not None or (load_namespaces and mode == "r")):
             pass  # an explicit manager wins, as in NWBHDF5IO
         elif load_namespaces and mode in ("r", "r+", "a") and ZarrIO.can_read(path):
             type_map = get_type_map(extensions) if extensions is not None else get_type_map()
@@ -43,8 +43,15 @@ class NWBZarrIO(ZarrIO):
             manager = BuildManager(type_map)
         elif manager is None:
             manager = get_manager(extensions=extensions) if extensions is not None else get_manager()
-        super().__init__(path, mode=mode, manager=manager, storage_options=storage_options,
-                         force_overwrite=force_overwrite, zarr_format=zarr_format, **kwargs)
+        super().__init__(
+            path,
+            mode=mode,
+            manager=manager,
+            storage_options=storage_options,
+            force_overwrite=force_overwrite,
+            zarr_format=zarr_format,
+            **kwargs,
+        )
 
     @staticmethod
     def read_nwb(path: StoreLike, storage_options: Mapping[str, Any] | None = None, **kwargs: Any) -> NWBFile:
@@ -53,11 +60,23 @@ class NWBZarrIO(ZarrIO):
         nwbfile: NWBFile = io.read()
         return nwbfile
 
-    def export(self, src_io: Any, nwbfile: Any = None, write_args: dict[str, Any] | None = None,  # type: ignore[override]
-               container: Any = None, cache_spec: bool = True, clear_cache: bool = False) -> None:
+    def export(  # type: ignore[override]
+        self,
+        src_io: Any,
+        nwbfile: Any = None,
+        write_args: dict[str, Any] | None = None,
+        container: Any = None,
+        cache_spec: bool = True,
+        clear_cache: bool = False,
+    ) -> None:
         """Export *src_io*'s file (or *nwbfile* read from it) into this new store."""
-        super().export(src_io=src_io, container=nwbfile if nwbfile is not None else container,
-                       write_args=write_args, cache_spec=cache_spec, clear_cache=clear_cache)
+        super().export(
+            src_io=src_io,
+            container=nwbfile if nwbfile is not None else container,
+            write_args=write_args,
+            cache_spec=cache_spec,
+            clear_cache=clear_cache,
+        )
 
 
 def type_map_with_cached(path: StoreLike) -> TypeMap:

@@ -70,7 +70,7 @@ def encode_target(target: Builder, *, referrer: Builder, here: Here) -> fmt.Refe
     target_source = _source_of(target)
     referrer_source = _source_of(referrer)
     same_tree = target_source is None or target_source in (referrer_source, here.tree_source)
-    if same_tree or target_source == here.store_url:
+    if same_tree or target_source is None or target_source == here.store_url:
         source = fmt.SAME_STORE_SOURCE
     else:
         source = relative_store_source(here.store_url, target_source)

@@ -10,16 +10,16 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hdmf.backends.utils import NamespaceToBuilderHelper
 from hdmf.build import TypeMap
 from hdmf.spec import NamespaceCatalog, SpecReader, SpecWriter
-from hdmf.backends.utils import NamespaceToBuilderHelper
 from packaging.version import InvalidVersion, Version
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import FormatError
 
 
-class _CollectingWriter(SpecWriter):  # type: ignore[misc]
+class _CollectingWriter(SpecWriter):
     """A SpecWriter that collects JSON documents instead of writing files."""
 
     def __init__(self) -> None:
@@ -59,7 +59,7 @@ def newest_version(names: Iterable[str]) -> str:
     return ordered[-1]
 
 
-class DocumentReader(SpecReader):  # type: ignore[misc]
+class DocumentReader(SpecReader):
     """A SpecReader over the documents of one cached namespace version."""
 
     def __init__(self, documents: Mapping[str, str], *, source: str) -> None:
@@ -71,8 +71,8 @@ class DocumentReader(SpecReader):  # type: ignore[misc]
             return json.loads(self._documents[name])
         except KeyError as exc:
             raise FormatError(
-                f"The cached specification {self.source!r} lacks the document {name!r}; the file's spec cache "
-                "is incomplete. Load the namespace from its package instead (load_namespaces=False)."
+                f"The cached specification {self.source!r} lacks the document {name!r}; the file's "
+                "spec cache is incomplete. Load the namespace from its package instead (load_namespaces=False)."
             ) from exc
 
     def read_spec(self, spec_path: str) -> Any:

@@ -93,7 +93,9 @@ class Reader:
         if arr is None:
             meta = self.ctx.index.nodes[path]
             assert not isinstance(meta, GroupMetadata)
-            arr = zarr.Array(AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path))))
+            arr = zarr.Array(
+                AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
+            )
             self._arrays[path] = arr
         return arr
 
@@ -114,7 +116,7 @@ class Reader:
     # -- tree -------------------------------------------------------------------------------------
     def read_root(self) -> GroupBuilder:
         if paths.ROOT in self._built:
-            return self._built[paths.ROOT]  # type: ignore[return-value]
+            return self._built[paths.ROOT]
         scalars = self._fetch_scalars()
         pending: list[tuple[GroupBuilder, str, dict[str, Any]]] = []
         root = self._build_group(paths.ROOT, scalars, pending)
@@ -126,7 +128,8 @@ class Reader:
 
     def _fetch_scalars(self) -> dict[str, Any]:
         scalar_paths = [
-            p for p, m in self.ctx.index.nodes.items()
+            p
+            for p, m in self.ctx.index.nodes.items()
             if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(f"/{fmt.SPEC_GROUP}/")
         ]
 
@@ -158,22 +161,32 @@ class Reader:
         return builder
 
     def _build_dataset(
-        self, path: str, meta: ArrayV2Metadata | ArrayV3Metadata, scalars: dict[str, Any],
+        self,
+        path: str,
+        meta: ArrayV2Metadata | ArrayV3Metadata,
+        scalars: dict[str, Any],
         pending: list[tuple[GroupBuilder, str, dict[str, Any]]],
     ) -> DatasetBuilder:
         attrs = dict(meta.attributes)
         data, dtype = self._dataset_data(path, meta, attrs, scalars)
         builder = DatasetBuilder(
-            name=paths.basename(path), data=data, dtype=dtype, source=self.ctx.source,
+            name=paths.basename(path),
+            data=data,
+            dtype=dtype,
+            source=self.ctx.source,
             maxshape=tuple(meta.shape) if meta.shape else None,
         )
         self._built[path] = builder
         self.written.add(id(builder))
-        pending.append((builder, path, attrs))  # type: ignore[arg-type]
+        pending.append((builder, path, attrs))
         return builder
 
     def _dataset_data(
-        self, path: str, meta: ArrayV2Metadata | ArrayV3Metadata, attrs: dict[str, Any], scalars: dict[str, Any]
+        self,
+        path: str,
+        meta: ArrayV2Metadata | ArrayV3Metadata,
+        attrs: dict[str, Any],
+        scalars: dict[str, Any],
     ) -> tuple[Any, Any]:
         token = attrs.get(fmt.DTYPE_ATTR, attrs.get(fmt.V2_DTYPE_ATTR))
         numpy_dtype = _numpy_dtype(meta)
@@ -191,7 +204,9 @@ class Reader:
             return BuilderReferenceArray(self.array(path), self._resolve_path, self._container_at), "object"
         if kind is Kind.TEXT:
             if scalar:
-                return _plain_text(scalars[path]), ("ascii" if storage is not None and storage.ascii else "utf8")
+                return _plain_text(scalars[path]), (
+                    "ascii" if storage is not None and storage.ascii else "utf8"
+                )
             return TextArray(self.array(path)), ("ascii" if storage is not None and storage.ascii else "utf8")
         if scalar:
             return scalars[path], numpy_dtype

@@ -28,7 +28,7 @@ def _to_text(value: Any) -> Any:
     return str(value) if isinstance(value, np.str_) else value
 
 
-class ArrayView(HDMFDataset):  # type: ignore[misc]
+class ArrayView(HDMFDataset):
     """Base of the views: shape, dtype, len and iteration over a wrapped array-like."""
 
     def __init__(self, raw: Any) -> None:  # HDMFDataset's docval __init__ rejects zarr arrays; not called
@@ -104,10 +104,10 @@ class _ReferenceArray(ArrayView):
 
     def invert(self) -> _ReferenceArray:
         cls = self.get_inverse_class()
-        return cls(self._raw, self._resolve_builder, self._resolve_container)  # type: ignore[no-any-return]
+        return cls(self._raw, self._resolve_builder, self._resolve_container)
 
 
-class BuilderReferenceArray(_ReferenceArray, BuilderResolver):  # type: ignore[misc]
+class BuilderReferenceArray(_ReferenceArray, BuilderResolver):
     """References resolved to Builders (what ``read_builder`` returns)."""
 
     def _resolve(self, path: str) -> Any:
@@ -118,7 +118,7 @@ class BuilderReferenceArray(_ReferenceArray, BuilderResolver):  # type: ignore[m
         return ContainerReferenceArray
 
 
-class ContainerReferenceArray(_ReferenceArray, ContainerResolver):  # type: ignore[misc]
+class ContainerReferenceArray(_ReferenceArray, ContainerResolver):
     """References resolved to Containers (what the constructed containers hold)."""
 
     def _resolve(self, path: str) -> Any:
@@ -162,7 +162,7 @@ class _CompoundArray(ArrayView):
                 resolved = np.empty(flat.shape, dtype=object)
                 resolved[:] = [self._resolve(p) if p else None for p in flat]
                 out[name] = resolved.reshape(rows.shape)
-            elif self._out_dtype[name] == object:
+            elif self._out_dtype[name].kind == "O":
                 out[name] = _to_text(np.asarray(column))
             else:
                 out[name] = column
@@ -178,7 +178,7 @@ class _CompoundArray(ArrayView):
 
     def invert(self) -> _CompoundArray:
         cls = self.get_inverse_class()
-        return cls(self._raw, self._fields, self._resolve_builder, self._resolve_container)  # type: ignore[no-any-return]
+        return cls(self._raw, self._fields, self._resolve_builder, self._resolve_container)
 
 
 def _is_numeric(token: str) -> bool:
@@ -188,7 +188,7 @@ def _is_numeric(token: str) -> bool:
         return False
 
 
-class BuilderCompoundArray(_CompoundArray, BuilderResolver):  # type: ignore[misc]
+class BuilderCompoundArray(_CompoundArray, BuilderResolver):
     def _resolve(self, path: str) -> Any:
         return self._resolve_builder(path)
 
@@ -197,7 +197,7 @@ class BuilderCompoundArray(_CompoundArray, BuilderResolver):  # type: ignore[mis
         return ContainerCompoundArray
 
 
-class ContainerCompoundArray(_CompoundArray, ContainerResolver):  # type: ignore[misc]
+class ContainerCompoundArray(_CompoundArray, ContainerResolver):
     def _resolve(self, path: str) -> Any:
         return self._resolve_container(path)
 

@@ -30,7 +30,9 @@ class WriteResult:
 
 
 def add_spec_cache(
-    plan: WritePlan, documents: Mapping[tuple[str, str], Mapping[str, str]], ctx: PlanContext,
+    plan: WritePlan,
+    documents: Mapping[tuple[str, str], Mapping[str, str]],
+    ctx: PlanContext,
     known: Mapping[str, NodeMetadata],
 ) -> None:
     """Add the namespaces not yet cached to *plan* (docs/format.md#specification-cache)."""
@@ -42,18 +44,31 @@ def add_spec_cache(
         for name, text in docs.items():
             value = np.asarray(text, dtype=object)
             attrs = {dtype_attr(ctx): dtypes.TEXT.token} if ctx.zarr_format == 2 else {}
-            plan.arrays.append(ArrayPlan(
-                paths.join(version_path, name), (), str, dtypes.TEXT, attrs, DataKind.VALUES, value,
-                {"chunks": (), "compressors": "auto", "fill_value": ""},
-            ))
+            plan.arrays.append(
+                ArrayPlan(
+                    paths.join(version_path, name),
+                    (),
+                    str,
+                    dtypes.TEXT,
+                    attrs,
+                    DataKind.VALUES,
+                    value,
+                    {"chunks": (), "compressors": "auto", "fill_value": ""},
+                )
+            )
         for group_path in (base, paths.parent(version_path), version_path):
             if group_path not in known and all(g.path != group_path for g in plan.groups):
                 plan.groups.append(GroupPlan(group_path, {}))
 
 
 def write_tree(
-    store: Store, root: GroupBuilder, ctx: PlanContext, *, known: Mapping[str, NodeMetadata],
-    root_meta: GroupMetadata, specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    store: Store,
+    root: GroupBuilder,
+    ctx: PlanContext,
+    *,
+    known: Mapping[str, NodeMetadata],
+    root_meta: GroupMetadata,
+    specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
     plan = plan_tree(root, ctx)
@@ -79,7 +94,10 @@ def write_tree(
 
 
 def _add_links(
-    plan: WritePlan, parent: str, records: list[fmt.LinkRecord], ctx: PlanContext,
+    plan: WritePlan,
+    parent: str,
+    records: list[fmt.LinkRecord],
+    ctx: PlanContext,
     known: Mapping[str, NodeMetadata],
 ) -> None:
     from hdmf_zarr.write.plan import links_attr

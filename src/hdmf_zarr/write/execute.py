@@ -50,13 +50,22 @@ def _codec_key(value: Any) -> Any:
 async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
     """Return metadata JSON for arrays like *plan*; cached per dtype, rank and codec choice."""
     opts = {k: v for k, v in plan.options.items() if k != "chunks"}
-    key = (zarr_format, repr(plan.dtype), len(plan.shape), tuple(sorted((k, _codec_key(v)) for k, v in opts.items())))
+    key = (
+        zarr_format,
+        repr(plan.dtype),
+        len(plan.shape),
+        tuple(sorted((k, _codec_key(v)) for k, v in opts.items())),
+    )
     cached = _TEMPLATES.get(key)
     if cached is None:
         ndim = len(plan.shape)
         arr = await init_array(
-            store_path=StorePath(MemoryStore(), "t"), shape=(1,) * ndim, dtype=plan.dtype,
-            chunks=(1,) * ndim, zarr_format=zarr_format, **opts,
+            store_path=StorePath(MemoryStore(), "t"),
+            shape=(1,) * ndim,
+            dtype=plan.dtype,
+            chunks=(1,) * ndim,
+            zarr_format=zarr_format,
+            **opts,
         )
         cached = arr.metadata.to_dict()
         _TEMPLATES[key] = cached
@@ -68,8 +77,12 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
     chunks = tuple(int(c) for c in plan.options.get("chunks") or plan.shape)
     if "shards" in plan.options:
         arr = await init_array(
-            store_path=StorePath(MemoryStore(), "t"), shape=plan.shape, dtype=plan.dtype,
-            zarr_format=zarr_format, attributes=plan.attributes, **plan.options,
+            store_path=StorePath(MemoryStore(), "t"),
+            shape=plan.shape,
+            dtype=plan.dtype,
+            zarr_format=zarr_format,
+            attributes=plan.attributes,
+            **plan.options,
         )
         return arr.metadata
     doc = dict(await _template(plan, zarr_format))
@@ -92,7 +105,9 @@ def _key(path: str) -> str:
 async def _save(store: Store, path: str, meta: NodeMetadata) -> None:
     prefix = _key(path)
     docs = meta.to_buffer_dict(default_buffer_prototype())
-    await asyncio.gather(*(store.set(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items()))
+    await asyncio.gather(
+        *(store.set(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items())
+    )
 
 
 def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
@@ -137,7 +152,9 @@ async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
         await array.setitem(slice(start, stop), block)
 
 
-async def _write_iterator(array: AsyncArray[Any], it: AbstractDataChunkIterator, where: str) -> AsyncArray[Any]:
+async def _write_iterator(
+    array: AsyncArray[Any], it: AbstractDataChunkIterator, where: str
+) -> AsyncArray[Any]:
     """Write every DataChunk; grow the array when the iterator goes past the planned shape."""
     extent = [0] * len(array.shape)
     for chunk in it:
@@ -145,16 +162,16 @@ async def _write_iterator(array: AsyncArray[Any], it: AbstractDataChunkIterator,
             continue
         selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
         bounds = _selection_bounds(selection, array.shape)
-        extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds):]
+        extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds) :]
         needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
         if needed != array.shape:
             max_shape = it.maxshape
             _check_maxshape(needed, max_shape, where)
-            array = await array.resize(needed)
+            await array.resize(needed)  # updates array.metadata in place
         await array.setitem(selection, np.asarray(chunk.data))
     final = tuple(extent) if any(extent) else array.shape
     if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
-        array = await array.resize(tuple(int(s) for s in final))
+        await array.resize(tuple(int(s) for s in final))
     return array
 
 
@@ -184,7 +201,9 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
     for a in plan.arrays:
-        array: AsyncArray[Any] = AsyncArray(metadata=nodes[a.path], store_path=StorePath(store, _key(a.path)))
+        meta = nodes[a.path]
+        assert not isinstance(meta, GroupMetadata)
+        array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, _key(a.path)))
         if a.kind is DataKind.VALUES:
             values.append(_write_values(array, a.data, sem))
         else:

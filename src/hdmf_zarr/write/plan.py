@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import zarr
-from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+from hdmf.build import Builder, DatasetBuilder, GroupBuilder, ReferenceBuilder
 from hdmf.data_utils import AbstractDataChunkIterator, DataIO
 from hdmf.query import HDMFDataset
 
@@ -237,8 +237,8 @@ def _target_path(value: Any, *, builder: Builder, ctx: PlanContext, where: str) 
     record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
     if record.source != fmt.SAME_STORE_SOURCE:
         raise UnsupportedValueError(
-            f"Dataset {where!r} refers to {record.path!r} in another store ({record.source!r}); references in "
-            "datasets must point into the same file. Export with link_data=False to copy the target in."
+            f"Dataset {where!r} refers to {record.path!r} in another store ({record.source!r}); "
+            "references in datasets must point into the same file. Export with link_data=False to copy the target in."
         )
     return record.path
 
@@ -252,17 +252,24 @@ def _reference_paths(data: Any, *, builder: Builder, ctx: PlanContext, where: st
     return out
 
 
-def _compound_rows(data: Any, storage: Storage, *, builder: Builder, ctx: PlanContext, where: str) -> np.ndarray:
+def _compound_rows(
+    data: Any, storage: Storage, *, builder: Builder, ctx: PlanContext, where: str
+) -> np.ndarray:
     rows = _materialise(data)
     scalar = isinstance(rows, tuple | np.void) or (isinstance(rows, np.ndarray) and rows.ndim == 0)
     row_list: Iterable[Any] = [rows] if scalar else rows
     converted: list[tuple[Any, ...]] = []
     for row in row_list:
         cells = tuple(row.item() if isinstance(row, np.ndarray) else row)
-        converted.append(tuple(_cell(cell, f, builder=builder, ctx=ctx, where=where)
-                               for cell, f in zip(cells, storage.fields, strict=True)))
-    width = max([fmt.COMPOUND_STRING_MIN_CHARS]
-                + [len(c) for row in converted for c in row if isinstance(c, str)])
+        converted.append(
+            tuple(
+                _cell(cell, f, builder=builder, ctx=ctx, where=where)
+                for cell, f in zip(cells, storage.fields, strict=True)
+            )
+        )
+    width = max(
+        [fmt.COMPOUND_STRING_MIN_CHARS] + [len(c) for row in converted for c in row if isinstance(c, str)]
+    )
     arr = np.array(converted, dtype=dtypes.compound_numpy(storage, text_chars=width))
     return arr.reshape(()) if scalar else arr
 
@@ -277,7 +284,11 @@ def _cell(value: Any, f: dtypes.Field, *, builder: Builder, ctx: PlanContext, wh
 
 
 def _values_plan(
-    arr: np.ndarray, storage: Storage, path: str, attrs: dict[str, Any], options: dict[str, Any],
+    arr: np.ndarray,
+    storage: Storage,
+    path: str,
+    attrs: dict[str, Any],
+    options: dict[str, Any],
     dims: tuple[str, ...] | None,
 ) -> ArrayPlan:
     zdtype: Any = str if storage.kind in (Kind.TEXT, Kind.REFERENCE) else arr.dtype
@@ -286,7 +297,11 @@ def _values_plan(
 
 
 def _array_like_plan(
-    data: Any, storage: Storage, path: str, attrs: dict[str, Any], options: dict[str, Any],
+    data: Any,
+    storage: Storage,
+    path: str,
+    attrs: dict[str, Any],
+    options: dict[str, Any],
     dims: tuple[str, ...] | None,
 ) -> ArrayPlan:
     assert storage.numpy is not None
@@ -296,13 +311,21 @@ def _array_like_plan(
 
 
 def _iterator_plan(
-    builder: DatasetBuilder, it: AbstractDataChunkIterator, path: str, attrs: dict[str, Any],
-    options: dict[str, Any], dims: tuple[str, ...] | None, ctx: PlanContext,
+    builder: DatasetBuilder,
+    it: AbstractDataChunkIterator,
+    path: str,
+    attrs: dict[str, Any],
+    options: dict[str, Any],
+    dims: tuple[str, ...] | None,
+    ctx: PlanContext,
 ) -> ArrayPlan:
     declared = dtypes.from_spec(builder.dtype)
     it_dtype = np.dtype(it.dtype) if it.dtype is not None else None
-    storage = declared if declared is not None and declared.kind is not Kind.NUMERIC else (
-        dtypes.from_spec(it_dtype) if it_dtype is not None else declared) or dtypes.numeric("float64")
+    storage = (
+        declared
+        if declared is not None and declared.kind is not Kind.NUMERIC
+        else (dtypes.from_spec(it_dtype) if it_dtype is not None else declared) or dtypes.numeric("float64")
+    )
     attrs[dtype_attr(ctx)] = storage.token
     shape = tuple(int(s) for s in it.recommended_data_shape())
     chunk_hint = it.recommended_chunk_shape()
