@@ -43,6 +43,7 @@ class ZarrIO(HDMFIO):
         storage_options: Mapping[str, Any] | None = None,
         force_overwrite: bool = False,
         zarr_format: fmt.ZarrFormat | None = None,
+        consolidated: bool | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED_KWARGS
@@ -54,6 +55,7 @@ class ZarrIO(HDMFIO):
         self._storage_options = dict(storage_options or {})
         self._force_overwrite = force_overwrite
         self._requested_format = zarr_format
+        self._consolidated = consolidated  # False: list the store instead of trusting consolidated metadata
         if zarr_format not in (None, 2, 3):
             raise ModeError(f"zarr_format must be 2 or 3, not {zarr_format!r}.")
         self._opened: OpenedStore | None = None
@@ -176,7 +178,7 @@ class ZarrIO(HDMFIO):
             ctx = ReadContext(
                 store=root.store,
                 source=self.source,
-                index=build_index(root),
+                index=build_index(root, use_consolidated=self._consolidated is not False),
                 open_foreign=self._open_foreign,
                 resolve_container=self._construct,
                 spec_location=specloc if isinstance(specloc, str) else None,
@@ -199,7 +201,8 @@ class ZarrIO(HDMFIO):
             except OSError as exc:
                 raise UnresolvedReferenceError(
                     f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
-                    f"which cannot be opened: {exc}. Keep linked stores side by side, or export with link_data=False."
+                    f"which cannot be opened: {exc}. Keep linked stores side by side, "
+                    "or export with link_data=False."
                 ) from exc
             self._foreign[url] = other
         return other._get_reader()

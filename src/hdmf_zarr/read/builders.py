@@ -53,12 +53,12 @@ def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeI
             index.add(path, meta)
 
 
-def build_index(root: zarr.Group) -> NodeIndex:
-    """Index every node below *root*: from consolidated metadata when present, else by listing."""
+def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex:
+    """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
     index = NodeIndex()
     index.add(paths.ROOT, root.metadata)
     consolidated = root.metadata.consolidated_metadata
-    if consolidated is not None:
+    if consolidated is not None and use_consolidated:
         _flatten(paths.ROOT, consolidated.metadata, index)
         return index
     for key, node in root.members(max_depth=None):
