@@ -72,7 +72,8 @@ class DocumentReader(SpecReader):
         except KeyError as exc:
             raise FormatError(
                 f"The cached specification {self.source!r} lacks the document {name!r}; the file's "
-                "spec cache is incomplete. Load the namespace from its package instead (load_namespaces=False)."
+                "spec cache is incomplete. Load the namespace from its package instead "
+                "(load_namespaces=False)."
             ) from exc
 
     def read_spec(self, spec_path: str) -> Any:

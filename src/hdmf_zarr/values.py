@@ -1,7 +1,8 @@
 """Pure value conversions: attribute values to and from JSON, text normalisation.
 
 Layer: primitives. No store, no zarr I/O. Law:
-``decode_attribute(encode_attribute(x)) == normalise_attribute(x)`` for every storable ``x`` (tested with Hypothesis in tests/properties).
+``decode_attribute(encode_attribute(x)) == normalise_attribute(x)`` for every storable ``x``
+(tested with Hypothesis in tests/properties).
 """
 
 from __future__ import annotations

@@ -238,7 +238,8 @@ def _target_path(value: Any, *, builder: Builder, ctx: PlanContext, where: str) 
     if record.source != fmt.SAME_STORE_SOURCE:
         raise UnsupportedValueError(
             f"Dataset {where!r} refers to {record.path!r} in another store ({record.source!r}); "
-            "references in datasets must point into the same file. Export with link_data=False to copy the target in."
+            "references in datasets must point into the same file. "
+            "Export with link_data=False to copy the target in."
         )
     return record.path
 
