@@ -14,17 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import zarr
 from hdmf.data_utils import AbstractDataChunkIterator
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray, init_array
-from zarr.core.buffer import default_buffer_prototype
+from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr import paths
+from hdmf_zarr import bulk, paths
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 
@@ -49,7 +50,7 @@ def _codec_key(value: Any) -> Any:
 
 async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
     """Return metadata JSON for arrays like *plan*; cached per dtype, rank and codec choice."""
-    opts = {k: v for k, v in plan.options.items() if k != "chunks"}
+    opts = {k: v for k, v in plan.options.items() if k not in ("chunks", "fill_value")}
     key = (
         zarr_format,
         repr(plan.dtype),
@@ -86,6 +87,8 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
         )
         return arr.metadata
     doc = dict(await _template(plan, zarr_format))
+    if "fill_value" in plan.options:
+        doc["fill_value"] = _fill_json(plan.options["fill_value"])
     doc["shape"] = list(plan.shape)
     doc["attributes"] = plan.attributes
     if zarr_format == 2:
@@ -98,16 +101,26 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
     return ArrayV3Metadata.from_dict(doc)
 
 
+def _fill_json(value: Any) -> Any:
+    """Return a fill value as zarr metadata JSON (NaN and infinities as their JSON strings)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return "NaN" if np.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value
+
+
 def _key(path: str) -> str:
     return paths.to_zarr_key(path)
 
 
-async def _save(store: Store, path: str, meta: NodeMetadata) -> None:
+def _documents(path: str, meta: NodeMetadata) -> list[tuple[str, Buffer]]:
+    """The store objects (key, bytes) that hold *meta*: ``zarr.json``, or ``.zarray``/``.zattrs``."""
     prefix = _key(path)
     docs = meta.to_buffer_dict(default_buffer_prototype())
-    await asyncio.gather(
-        *(store.set(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items())
-    )
+    return [(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items()]
 
 
 def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
@@ -123,11 +136,16 @@ async def _write_nodes(store: Store, plan: WritePlan, zarr_format: fmt.ZarrForma
     nodes: dict[str, NodeMetadata] = {}
     for group in plan.groups:
         nodes[group.path] = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
-    metas = await asyncio.gather(*(array_metadata(a, zarr_format) for a in plan.arrays))
-    for a, meta in zip(plan.arrays, metas, strict=True):
-        nodes[a.path] = meta
+    for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
+        nodes[a.path] = await array_metadata(a, zarr_format)
     # The root document is written last, once, with the consolidated block (see consolidate()).
-    await asyncio.gather(*(_save(store, path, meta) for path, meta in nodes.items() if path != paths.ROOT))
+    updated = {g.path for g in plan.groups if g.exists}
+    new_docs, changed_docs = [], []
+    for path, meta in nodes.items():
+        if path != paths.ROOT:
+            (changed_docs if path in updated else new_docs).extend(_documents(path, meta))
+    await bulk.put_new(store, new_docs)
+    await bulk.put_existing(store, changed_docs)
     return nodes
 
 
@@ -204,6 +222,8 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
         array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, _key(a.path)))
+        if a.inline:
+            continue
         if a.kind is DataKind.VALUES:
             values.append(_write_values(array, a.data, sem))
         else:
@@ -228,7 +248,8 @@ def run_plan(
         await _write_data(store, plan, nodes)
         return nodes
 
-    return sync(_run())
+    with zarr.config.set({"json_indent": None}):  # compact documents, encoded by json's C encoder
+        return sync(_run())
 
 
 def consolidate(
@@ -248,7 +269,7 @@ def consolidate(
         root, consolidated_metadata=ConsolidatedMetadata(metadata=flat), zarr_format=zarr_format
     )
     group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
         sync(group._save_metadata())
     return root_meta

@@ -48,6 +48,7 @@ class ArrayPlan:
     data: Any  # numpy array (VALUES), iterator, or array-like
     options: dict[str, Any] = field(default_factory=dict)  # zarr.create_array options
     dimension_names: tuple[str, ...] | None = None
+    inline: bool = False  # a scalar stored as the fill value of a chunkless 0-d array (no chunk written)
 
 
 @dataclass(slots=True)
@@ -294,7 +295,11 @@ def _values_plan(
 ) -> ArrayPlan:
     zdtype: Any = str if storage.kind in (Kind.TEXT, Kind.REFERENCE) else arr.dtype
     opts = _default_options(arr.shape, arr.dtype.itemsize if arr.dtype.kind != "O" else 16, options, storage)
-    return ArrayPlan(path, tuple(arr.shape), zdtype, storage, attrs, DataKind.VALUES, arr, opts, dims)
+    inline = arr.ndim == 0 and "fill_value" not in options and storage.kind is not Kind.COMPOUND
+    if inline:
+        # A 0-d array whose only chunk is absent reads as its fill value: one document, no chunk object.
+        opts["fill_value"] = arr.item()
+    return ArrayPlan(path, tuple(arr.shape), zdtype, storage, attrs, DataKind.VALUES, arr, opts, dims, inline)
 
 
 def _array_like_plan(
