@@ -140,7 +140,8 @@ async def _write_nodes(store: Store, plan: WritePlan, zarr_format: fmt.ZarrForma
         nodes[a.path] = await array_metadata(a, zarr_format)
     # The root document is written last, once, with the consolidated block (see consolidate()).
     updated = {g.path for g in plan.groups if g.exists}
-    new_docs, changed_docs = [], []
+    new_docs: list[tuple[str, Buffer]] = []
+    changed_docs: list[tuple[str, Buffer]] = []
     for path, meta in nodes.items():
         if path != paths.ROOT:
             (changed_docs if path in updated else new_docs).extend(_documents(path, meta))
