@@ -157,17 +157,23 @@ async def _write_values(array: AsyncArray[Any], data: np.ndarray, sem: asyncio.S
         await array.setitem(Ellipsis if data.ndim else (), data)
 
 
+async def _read_block(source: Any, key: Any) -> np.ndarray:
+    """Read from a source array-like off the event loop (zarr sources call sync(), h5py blocks)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, lambda: np.asarray(source[key]))
+
+
 async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
     shape = tuple(source.shape)
     if not shape:
-        await array.setitem((), np.asarray(source[()]))
+        await array.setitem((), await _read_block(source, ()))
         return
     row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * array.dtype.itemsize)
     chunk_rows = array.chunks[0] if array.chunks else 1
     rows = max(chunk_rows, (COPY_BLOCK_BYTES // row_bytes) // chunk_rows * chunk_rows)
     for start in range(0, shape[0], rows):
         stop = min(shape[0], start + rows)
-        block = np.asarray(source[start:stop])
+        block = await _read_block(source, slice(start, stop))
         await array.setitem(slice(start, stop), block)
 
 
