@@ -16,6 +16,8 @@ from hdmf.build import Builder, BuildManager, GroupBuilder, TypeMap
 from hdmf.common import get_manager
 from hdmf.container import Container
 from hdmf.spec import NamespaceCatalog
+from zarr.core.group import AsyncGroup, GroupMetadata
+from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
@@ -25,6 +27,7 @@ from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
 from hdmf_zarr.write import PlanContext, write_tree
+from hdmf_zarr.write.execute import consolidate
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
 _IGNORED_KWARGS = frozenset(
@@ -64,6 +67,8 @@ class ZarrIO(HDMFIO):
         self._foreign: dict[str, ZarrIO] = {}
         self._members: dict[str, Any] | None = None
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
+        self._root_pending = False  # a new store whose root document is not written yet
+        self._write_failed = False
         self._source_text = describe_source(path)
         super().__init__(manager=manager or get_manager(), source=self._source_text)
 
@@ -101,10 +106,22 @@ class ZarrIO(HDMFIO):
             storage_options=self._storage_options,
             force_overwrite=self._force_overwrite,
         )
+        if opened.zarr_format is None:
+            # A new store: its root document is written last, by the first write (with the consolidated
+            # block) or at close, so an interrupted write never leaves a store that looks complete.
+            zarr_format = self._requested_format or fmt.DEFAULT_ZARR_FORMAT
+            self._root = zarr.Group(
+                AsyncGroup(
+                    metadata=GroupMetadata(zarr_format=zarr_format), store_path=StorePath(opened.store, "")
+                )
+            )
+            self._root_pending = True
+            self._opened = opened
+            return
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-                self._root = open_root_group(opened, zarr_format=opened.zarr_format or self._requested_format)
+                self._root = open_root_group(opened, zarr_format=opened.zarr_format)
         except Exception:
             opened.close()
             raise
@@ -118,6 +135,12 @@ class ZarrIO(HDMFIO):
             other.close()
         self._foreign.clear()
         if self._opened is not None:
+            if self._root_pending and not self._write_failed and self._root is not None:
+                # Nothing was written: leave a valid, empty file (as HDF5IO leaves an empty file).
+                consolidate(
+                    self._opened.store, self._root.metadata, {}, zarr_format=self._root.metadata.zarr_format
+                )
+            self._root_pending = False
             self._opened.close()
         self._opened = None
         self._root = None
@@ -283,9 +306,16 @@ class ZarrIO(HDMFIO):
             existing_attrs=lambda p: known[p].attributes if p in known else None,
         )
         specs = spec_documents(self.manager.namespace_catalog) if cache_spec else None
-        result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
+        try:
+            result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
+        except BaseException:
+            # Whatever reached the store is not listed in the consolidated metadata, and a new store
+            # gets no root document: the failed write is never presented as a complete file.
+            self._write_failed = True
+            raise
+        self._root_pending = False
         self._members = result.members
-        self._root = zarr.Group(root._async_group.__class__(metadata=result.root, store_path=root.store_path))
+        self._root = zarr.Group(AsyncGroup(metadata=result.root, store_path=root.store_path))
         self._reader = None
         self._written.update(_tree_ids(builder))
 
