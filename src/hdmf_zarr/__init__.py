@@ -15,7 +15,7 @@ from hdmf_zarr.io import ZarrIO
 if TYPE_CHECKING:
     from hdmf_zarr.nwb import NWBZarrIO
 
-__all__ = ["NWBZarrIO", "ZarrDataIO", "ZarrIO", "__version__"]
+__all__ = ["NWBZarrIO", "ZarrDataIO", "ZarrIO", "__version__", "convert", "convert_to_v2", "convert_to_v3"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from hdmf_zarr.nwb import NWBZarrIO
 
         return NWBZarrIO
+    if name in ("convert", "convert_to_v2", "convert_to_v3"):
+        from hdmf_zarr import conversion as module
+
+        return getattr(module, name)
     raise AttributeError(f"module 'hdmf_zarr' has no attribute {name!r}")

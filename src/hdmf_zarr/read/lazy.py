@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 
 Resolve = Callable[[str], Any]
@@ -204,3 +205,8 @@ class ContainerCompoundArray(_CompoundArray, ContainerResolver):
     @classmethod
     def get_inverse_class(cls) -> type[_CompoundArray]:
         return BuilderCompoundArray
+
+
+# hdmf converts text data by dtype unless the data's type is registered as "no convert"; our text
+# view already yields str, so hdmf infers 'utf8' from its object dtype (as it does for h5py datasets).
+ObjectMapper.no_convert(TextArray)

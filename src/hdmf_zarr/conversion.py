@@ -1,0 +1,92 @@
+"""Conversions between dialects and backends: Zarr v2 <-> v3, HDF5 <-> Zarr, chunk by chunk.
+
+Layer: applications (above nwb). Each conversion is an ``export`` from a reading IO into a writing IO,
+so arrays are copied block by block (memory-bounded) and every object, attribute, link and
+reference is carried over.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hdmf.backends.io import HDMFIO
+
+from hdmf_zarr import _format as fmt
+from hdmf_zarr.errors import StoreError
+from hdmf_zarr.store import StoreLike
+
+
+def _is_hdf5(path: StoreLike) -> bool:
+    if not isinstance(path, str | os.PathLike):
+        return False
+    p = Path(os.fspath(path))
+    if p.is_file():
+        with open(p, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    return p.suffix.lower() in (".nwb", ".h5", ".hdf5") and not p.exists()
+
+
+def convert(
+    src: StoreLike,
+    dst: StoreLike,
+    *,
+    zarr_format: fmt.ZarrFormat | None = None,
+    to_hdf5: bool = False,
+    force_overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+) -> None:
+    """Copy the HDMF/NWB file at *src* (Zarr of either dialect, or HDF5) into a new file at *dst*.
+
+    *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. Namespaces cached
+    in *src* are used, so files with extensions convert without the extension installed.
+    """
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    src_io: HDMFIO
+    if _is_hdf5(src):
+        from pynwb import NWBHDF5IO
+
+        src_io = NWBHDF5IO(os.fspath(src), mode="r", load_namespaces=True)  # type: ignore[arg-type]
+    else:
+        src_io = NWBZarrIO(src, mode="r", storage_options=storage_options)
+    try:
+        if to_hdf5:
+            _export_to_hdf5(src_io, dst, force_overwrite=force_overwrite)
+            return
+        with NWBZarrIO(
+            dst,
+            mode="w",
+            manager=src_io.manager,
+            force_overwrite=force_overwrite,
+            zarr_format=zarr_format,
+            storage_options=storage_options,
+        ) as dst_io:
+            dst_io.export(src_io=src_io, write_args={"link_data": False})
+    finally:
+        src_io.close()
+
+
+def _export_to_hdf5(src_io: HDMFIO, dst: StoreLike, *, force_overwrite: bool) -> None:
+    from pynwb import NWBHDF5IO
+
+    if not isinstance(dst, str | os.PathLike):
+        raise StoreError(f"An HDF5 destination must be a file path, not {dst!r}.")
+    target = Path(os.fspath(dst))
+    if target.exists() and not force_overwrite:
+        raise StoreError(
+            f"{str(target)!r} exists; pass force_overwrite=True to replace it. Nothing was changed."
+        )
+    with NWBHDF5IO(os.fspath(target), mode="w", manager=src_io.manager) as dst_io:
+        dst_io.export(src_io=src_io, write_args={"link_data": False})
+
+
+def convert_to_v3(src: StoreLike, dst: StoreLike, **kwargs: Any) -> None:
+    """Rewrite a Zarr v2 (hdmf-zarr <= 0.13) file in the v3 dialect, chunk by chunk."""
+    convert(src, dst, zarr_format=3, **kwargs)
+
+
+def convert_to_v2(src: StoreLike, dst: StoreLike, **kwargs: Any) -> None:
+    """Rewrite a file in the v2 dialect that hdmf-zarr 0.13 reads."""
+    convert(src, dst, zarr_format=2, **kwargs)
