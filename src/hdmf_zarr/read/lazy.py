@@ -147,7 +147,12 @@ class _CompoundArray(ArrayView):
         )
 
     @property
-    def dtype(self) -> list[dict[str, str]]:
+    def dtype(self) -> list[str]:
+        """Field type names, as hdmf's validator and HDF5 table datasets report them."""
+        return [f["dtype"] for f in self._fields]
+
+    @property
+    def fields(self) -> list[dict[str, str]]:
         return self._fields
 
     def _resolve(self, path: str) -> Any:

@@ -1,0 +1,89 @@
+"""The ``hdmf-zarr`` command: ``convert``, ``info`` and ``validate``. A thin shell over the library.
+
+Layer: applications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import zarr
+
+from hdmf_zarr.conversion import convert
+from hdmf_zarr.errors import HdmfZarrError
+from hdmf_zarr.io import ZarrIO
+
+
+def _info(path: str) -> int:
+    with ZarrIO(path, mode="r") as io:
+        root = io.file
+        consolidated = root.metadata.consolidated_metadata is not None
+        print(f"{path}: Zarr v{root.metadata.zarr_format} HDMF file, consolidated metadata: {consolidated}")
+        for key in ("namespace", "neurodata_type", "data_type", "nwb_version", "object_id"):
+            if key in root.attrs:
+                print(f"  {key}: {root.attrs[key]}")
+        groups = arrays = 0
+        for name, node in sorted(root.members(max_depth=None)):
+            if name.startswith("specifications"):
+                continue
+            if isinstance(node, zarr.Array):
+                arrays += 1
+                print(f"  /{name}  {node.dtype}  shape={node.shape}  chunks={node.chunks}")
+            else:
+                groups += 1
+        print(f"{groups} groups, {arrays} datasets (specification cache not listed)")
+    return 0
+
+
+def _validate(path: str) -> int:
+    import pynwb
+
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    with NWBZarrIO(path, mode="r") as io:
+        errors = pynwb.validate(io=io)
+    for error in errors:
+        print(error)
+    print(f"{path}: {len(errors)} validation error(s)")
+    return 1 if errors else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="hdmf-zarr", description="Convert, inspect and validate NWB Zarr files."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_convert = sub.add_parser("convert", help="copy a file between HDF5 and Zarr, or between Zarr dialects")
+    p_convert.add_argument("src")
+    p_convert.add_argument("dst")
+    p_convert.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
+    p_convert.add_argument("--to-hdf5", action="store_true", help="write DST as an HDF5 (.nwb) file")
+    p_convert.add_argument("--force", action="store_true", help="replace DST if it exists")
+    p_info = sub.add_parser("info", help="print the dialect and the datasets of a Zarr file")
+    p_info.add_argument("path")
+    p_validate = sub.add_parser("validate", help="validate an NWB Zarr file against its cached schema")
+    p_validate.add_argument("path")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "convert":
+            convert(
+                args.src,
+                args.dst,
+                zarr_format=args.zarr_format,
+                to_hdf5=args.to_hdf5,
+                force_overwrite=args.force,
+            )
+            print(f"wrote {args.dst}")
+            return 0
+        if args.command == "info":
+            return _info(args.path)
+        return _validate(args.path)
+    except (HdmfZarrError, OSError) as exc:
+        print(f"hdmf-zarr {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
