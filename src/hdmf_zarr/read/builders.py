@@ -25,6 +25,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
+from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, TextArray
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -93,9 +94,10 @@ class Reader:
         if arr is None:
             meta = self.ctx.index.nodes[path]
             assert not isinstance(meta, GroupMetadata)
-            arr = zarr.Array(
-                AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
-            )
+            with array_construction():
+                arr = zarr.Array(
+                    AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
+                )
             self._arrays[path] = arr
         return arr
 

@@ -27,6 +27,7 @@ from zarr.storage import MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
+from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -222,15 +223,34 @@ def _check_maxshape(needed: tuple[int, ...], maxshape: Any, where: str) -> None:
             )
 
 
+#: Arrays at least this large are encoded by the accelerated pipeline when it is installed; for small
+#: arrays the pipeline's set-up costs more than it saves.
+ACCELERATE_BYTES = 1 << 20
+
+
+def _nbytes(plan: ArrayPlan) -> int:
+    itemsize = plan.dtype.itemsize if isinstance(plan.dtype, np.dtype) else 16
+    return int(np.prod(plan.shape, dtype=np.int64)) * itemsize
+
+
+def _array(
+    store: Store, path: str, meta: ArrayV2Metadata | ArrayV3Metadata, *, large: bool
+) -> AsyncArray[Any]:
+    if not large:
+        return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
+    with array_construction():
+        return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
+
+
 async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
     for a in plan.arrays:
-        meta = nodes[a.path]
-        assert not isinstance(meta, GroupMetadata)
-        array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, _key(a.path)))
         if a.inline:
             continue
+        meta = nodes[a.path]
+        assert not isinstance(meta, GroupMetadata)
+        array = _array(store, a.path, meta, large=_nbytes(a) >= ACCELERATE_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_write_values(array, a.data, sem))
         else:
