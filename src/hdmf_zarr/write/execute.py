@@ -28,6 +28,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -245,16 +246,22 @@ def _array(
 async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
+    encoded: list[tuple[str, Any]] = []
     for a in plan.arrays:
         if a.inline:
             continue
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
+        chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
+        if chunk is not None:
+            encoded.append(chunk)
+            continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= ACCELERATE_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_write_values(array, a.data, sem))
         else:
             serial.append((a, array))
+    await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
     for a, array in serial:
         if a.kind is DataKind.ITERATOR:
