@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import zarr
@@ -35,6 +36,15 @@ _IGNORED_KWARGS = frozenset(
 )
 
 
+@dataclass(slots=True)
+class OpenedParts:
+    """An opened store, its root group, and whether that root document is still to be written."""
+
+    opened: OpenedStore
+    root: zarr.Group
+    pending: bool
+
+
 class ZarrIO(HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store)."""
 
@@ -49,6 +59,7 @@ class ZarrIO(HDMFIO):
         consolidated: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -97,35 +108,44 @@ class ZarrIO(HDMFIO):
     def zarr_format(self) -> fmt.ZarrFormat:
         return self.file.metadata.zarr_format
 
+    @staticmethod
+    def open_parts(
+        path: StoreLike,
+        *,
+        mode: str,
+        storage_options: Mapping[str, Any] | None = None,
+        force_overwrite: bool = False,
+        zarr_format: fmt.ZarrFormat | None = None,
+    ) -> OpenedParts:
+        """Open the store and its root group once (NWBZarrIO reads the spec cache from the same root)."""
+        opened = open_store(path, mode=mode, storage_options=storage_options, force_overwrite=force_overwrite)
+        if opened.zarr_format is None:
+            # A new store: its root document is written last, by the first write (with the consolidated
+            # block) or at close, so an interrupted write never leaves a store that looks complete.
+            metadata = GroupMetadata(zarr_format=zarr_format or fmt.DEFAULT_ZARR_FORMAT)
+            root = zarr.Group(AsyncGroup(metadata=metadata, store_path=StorePath(opened.store, "")))
+            return OpenedParts(opened, root, pending=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+                root = open_root_group(opened, zarr_format=opened.zarr_format)
+        except Exception:
+            opened.close()
+            raise
+        return OpenedParts(opened, root, pending=False)
+
     def open(self) -> None:
         if self._opened is not None:
             return
-        opened = open_store(
+        parts = self._preopened or ZarrIO.open_parts(
             self._path,
             mode=self._mode,
             storage_options=self._storage_options,
             force_overwrite=self._force_overwrite,
+            zarr_format=self._requested_format,
         )
-        if opened.zarr_format is None:
-            # A new store: its root document is written last, by the first write (with the consolidated
-            # block) or at close, so an interrupted write never leaves a store that looks complete.
-            zarr_format = self._requested_format or fmt.DEFAULT_ZARR_FORMAT
-            self._root = zarr.Group(
-                AsyncGroup(
-                    metadata=GroupMetadata(zarr_format=zarr_format), store_path=StorePath(opened.store, "")
-                )
-            )
-            self._root_pending = True
-            self._opened = opened
-            return
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-                self._root = open_root_group(opened, zarr_format=opened.zarr_format)
-        except Exception:
-            opened.close()
-            raise
-        self._opened = opened
+        self._preopened = None
+        self._opened, self._root, self._root_pending = parts.opened, parts.root, parts.pending
 
     def is_open(self) -> bool:
         return self._opened is not None

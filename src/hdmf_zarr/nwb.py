@@ -38,9 +38,12 @@ class NWBZarrIO(ZarrIO):
         if manager is not None and (extensions is not None or (load_namespaces and mode == "r")):
             pass  # an explicit manager wins, as in NWBHDF5IO
         elif load_namespaces and mode in ("r", "r+", "a") and ZarrIO.can_read(path):
+            # Open once: the spec cache is read from the same root group the IO then uses.
+            parts = ZarrIO.open_parts(path, mode=mode, storage_options=storage_options)
             type_map = get_type_map(extensions) if extensions is not None else get_type_map()
-            ZarrIO.load_namespaces(type_map, path=path, storage_options=storage_options)
+            ZarrIO.load_namespaces(type_map, file=parts.root)
             manager = BuildManager(type_map)
+            kwargs["_preopened"] = parts
         elif manager is None:
             manager = get_manager(extensions=extensions) if extensions is not None else get_manager()
         super().__init__(

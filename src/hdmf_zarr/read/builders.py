@@ -16,6 +16,7 @@ import zarr
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
 from zarr.core.group import GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
@@ -135,7 +136,16 @@ class Reader:
             if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(f"/{fmt.SPEC_GROUP}/")
         ]
 
+        proto = default_buffer_prototype()
+
         async def fetch(path: str) -> Any:
+            meta = self.ctx.index.nodes[path]
+            if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
+                # Scalars are usually stored as the fill value of a chunkless array: one GET that
+                # misses, and no array object (building a codec pipeline costs more than the read).
+                key = f"{paths.to_zarr_key(path)}/{meta.encode_chunk_key(())}"
+                if await self.ctx.store.get(key, prototype=proto) is None:
+                    return meta.fill_value
             return await self.array(path)._async_array.getitem(())
 
         async def fetch_all() -> list[Any]:
