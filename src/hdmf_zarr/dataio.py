@@ -95,6 +95,10 @@ def as_zarr_codecs(codecs: object, *, option: str) -> tuple[ZarrCodec, ...] | No
     return tuple(out)
 
 
+def _is_lazy_array(data: object) -> bool:
+    return type(data).__module__.startswith("dask.array") and hasattr(data, "chunks")
+
+
 class ZarrDataIO(DataIO):
     """Wrap data with the Zarr storage options to use when writing it.
 
@@ -128,7 +132,13 @@ class ZarrDataIO(DataIO):
                 HdmfZarrWarning,
                 stacklevel=2,
             )
-        super().__init__(data=data, dtype=dtype, shape=shape)
+        if _is_lazy_array(data):
+            # hdmf's docval does not list dask arrays as array data; the data setter takes them as
+            # they are, and the writer stores them chunk-aligned with dask's active scheduler.
+            super().__init__(data=None, dtype=None, shape=None)
+            self.data = data
+        else:
+            super().__init__(data=data, dtype=dtype, shape=shape)
         self._chunks = chunks
         self._fillvalue = fillvalue
         self._compressors_given = compressors

@@ -165,7 +165,25 @@ async def _read_block(source: Any, key: Any) -> np.ndarray:
     return await loop.run_in_executor(None, lambda: np.asarray(source[key]))
 
 
+def _is_dask_array(source: Any) -> bool:
+    return type(source).__module__.startswith("dask.array") and hasattr(source, "rechunk")
+
+
+async def _store_dask(array: AsyncArray[Any], source: Any) -> None:
+    """Let dask write a dask array, chunk-aligned, with whatever scheduler is active (a cluster too)."""
+    import dask.array as da  # an optional dependency: only dask users reach this
+
+    target: Any = zarr.Array(array)
+    aligned = source.rechunk(array.chunks)  # one writer per zarr chunk: no two tasks share a chunk
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, lambda: da.store(aligned, target, lock=False, compute=True))
+
+
 async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
+    """Copy a large array-like block by block (bounded memory), reading the next block while writing."""
+    if _is_dask_array(source):
+        await _store_dask(array, source)
+        return
     shape = tuple(source.shape)
     if not shape:
         await array.setitem((), await _read_block(source, ()))
@@ -173,10 +191,14 @@ async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
     row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * array.dtype.itemsize)
     chunk_rows = array.chunks[0] if array.chunks else 1
     rows = max(chunk_rows, (COPY_BLOCK_BYTES // row_bytes) // chunk_rows * chunk_rows)
-    for start in range(0, shape[0], rows):
-        stop = min(shape[0], start + rows)
-        block = await _read_block(source, slice(start, stop))
-        await array.setitem(slice(start, stop), block)
+    starts = list(range(0, shape[0], rows))
+    pending = asyncio.ensure_future(_read_block(source, slice(0, min(shape[0], rows))))
+    for i, start in enumerate(starts):
+        block = await pending
+        if i + 1 < len(starts):
+            nxt = starts[i + 1]
+            pending = asyncio.ensure_future(_read_block(source, slice(nxt, min(shape[0], nxt + rows))))
+        await array.setitem(slice(start, start + block.shape[0]), block)
 
 
 async def _write_iterator(
