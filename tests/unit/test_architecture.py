@@ -12,8 +12,15 @@ from hdmf_zarr import _format as fmt
 SRC = Path(__file__).resolve().parents[2] / "src" / "hdmf_zarr"
 RESERVED = sorted(
     {
-        fmt.DTYPE_ATTR, fmt.LINKS_ATTR, fmt.REFERENCE_FIELDS_ATTR, fmt.SPECLOC_ATTR, fmt.DIMENSIONS_ATTR,
-        fmt.REFERENCE_KEY, fmt.V2_LINKS_ATTR, fmt.V2_DTYPE_ATTR, fmt.DTYPE_OBJECT_REFERENCE,
+        fmt.DTYPE_ATTR,
+        fmt.LINKS_ATTR,
+        fmt.REFERENCE_FIELDS_ATTR,
+        fmt.SPECLOC_ATTR,
+        fmt.DIMENSIONS_ATTR,
+        fmt.REFERENCE_KEY,
+        fmt.V2_LINKS_ATTR,
+        fmt.V2_DTYPE_ATTR,
+        fmt.DTYPE_OBJECT_REFERENCE,
     }
 )
 
@@ -24,10 +31,13 @@ def _string_literals(path: Path) -> set[str]:
         id(node.body[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
     }
     return {
-        node.value for node in ast.walk(tree)
+        node.value
+        for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
     }
 
@@ -35,7 +45,9 @@ def _string_literals(path: Path) -> set[str]:
 @pytest.mark.parametrize("module", sorted(p for p in SRC.rglob("*.py") if p.name != "_format.py"), ids=str)
 def test_reserved_names_only_in_format(module: Path) -> None:
     found = _string_literals(module) & set(RESERVED)
-    assert not found, f"{module.relative_to(SRC)} spells reserved names {sorted(found)}; use hdmf_zarr._format"
+    assert not found, (
+        f"{module.relative_to(SRC)} spells reserved names {sorted(found)}; use hdmf_zarr._format"
+    )
 
 
 def test_the_scan_sees_format_literals() -> None:
