@@ -24,6 +24,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr.errors import IOClosedError, ModeError, StoreNotFoundError, UnresolvedReferenceError
 from hdmf_zarr.read import ReadContext, Reader, build_index
+from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
@@ -412,14 +413,20 @@ def _load_cached(
         return {}
     spec_group = root[paths.to_zarr_key(location)]
     assert isinstance(spec_group, zarr.Group)
-    cached: dict[str, dict[str, str]] = {}
+    wanted: dict[str, Any] = {}  # in-store path of each spec document -> its array metadata
     for ns_name, ns_group in spec_group.groups():
         if namespaces is not None and ns_name not in namespaces:
             continue
         version = newest_version(name for name, _ in ns_group.groups())
         version_group = ns_group[version]
         assert isinstance(version_group, zarr.Group)
-        cached[ns_name] = {name: _spec_text(arr[()]) for name, arr in version_group.arrays()}
+        for _name, arr in version_group.arrays():
+            wanted["/" + arr.path] = arr.metadata
+    texts = fetch_values(root.store, wanted)  # all documents at once: one round trip on a remote store
+    cached: dict[str, dict[str, str]] = {}
+    for path, value in texts.items():
+        ns_name = paths.basename(paths.parent(paths.parent(path)))
+        cached.setdefault(ns_name, {})[paths.basename(path)] = _spec_text(value)
     return load_documents(catalog, cached, source=source)
 
 

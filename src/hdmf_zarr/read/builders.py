@@ -6,7 +6,6 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +15,8 @@ import zarr
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
-from zarr.core.buffer import default_buffer_prototype
 from zarr.core.group import GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
-from zarr.core.sync import sync
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
@@ -28,6 +25,7 @@ from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, TextArray
+from hdmf_zarr.read.scalars import fetch_values
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -130,28 +128,13 @@ class Reader:
         return self.ctx.spec_location is not None and path == paths.normalise(self.ctx.spec_location)
 
     def _fetch_scalars(self) -> dict[str, Any]:
-        scalar_paths = [
-            p
+        spec_prefix = f"/{fmt.SPEC_GROUP}/"
+        scalars = {
+            p: m
             for p, m in self.ctx.index.nodes.items()
-            if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(f"/{fmt.SPEC_GROUP}/")
-        ]
-
-        proto = default_buffer_prototype()
-
-        async def fetch(path: str) -> Any:
-            meta = self.ctx.index.nodes[path]
-            if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
-                # Scalars are usually stored as the fill value of a chunkless array: one GET that
-                # misses, and no array object (building a codec pipeline costs more than the read).
-                key = f"{paths.to_zarr_key(path)}/{meta.encode_chunk_key(())}"
-                if await self.ctx.store.get(key, prototype=proto) is None:
-                    return meta.fill_value
-            return await self.array(path)._async_array.getitem(())
-
-        async def fetch_all() -> list[Any]:
-            return await asyncio.gather(*(fetch(p) for p in scalar_paths))
-
-        return dict(zip(scalar_paths, sync(fetch_all()), strict=True))
+            if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(spec_prefix)
+        }
+        return fetch_values(self.ctx.store, scalars)
 
     def _build_group(
         self, path: str, scalars: dict[str, Any], pending: list[tuple[GroupBuilder, str, dict[str, Any]]]

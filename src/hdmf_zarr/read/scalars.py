@@ -1,0 +1,42 @@
+"""Fetch many small values (scalar datasets, cached spec documents) concurrently.
+
+Layer: read. A 0-d array written by this package keeps its value as the fill value and has no chunk:
+one GET that misses, no array object. Other arrays (peer-written chunks, v2 shape-[1] scalars) are
+read through zarr. Everything is gathered, so a remote open pays about one round trip, not one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.core.sync import sync
+from zarr.storage import StorePath
+
+from hdmf_zarr import paths
+
+ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
+
+
+async def _fetch(store: Store, path: str, meta: ArrayMetadata) -> Any:
+    key = paths.to_zarr_key(path)
+    if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
+        chunk_key = f"{key}/{meta.encode_chunk_key(())}"
+        if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
+            return meta.fill_value
+    array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, key))
+    return await array.getitem(() if meta.shape == () else slice(None))
+
+
+def fetch_values(store: Store, arrays: Mapping[str, ArrayMetadata]) -> dict[str, Any]:
+    """Return the whole value of each small array in *arrays* (by in-store path), fetched concurrently."""
+
+    async def fetch_all() -> list[Any]:
+        return await asyncio.gather(*(_fetch(store, p, m) for p, m in arrays.items()))
+
+    return dict(zip(arrays, sync(fetch_all()), strict=True))
