@@ -73,6 +73,11 @@ def describe_source(store_like: StoreLike) -> str:
         return str(Path(store_like.root).resolve())
     if isinstance(store_like, Store):
         return f"{type(store_like).__name__}({id(store_like):x})"
+    if not isinstance(store_like, str | os.PathLike):
+        raise StoreError(
+            f"Cannot open {store_like!r} ({type(store_like).__name__}) as a Zarr store: give a folder path, "
+            "a '.zip' path, a URL or a zarr Store."
+        )
     text = os.fspath(store_like)
     if "://" in text:
         return text

@@ -225,11 +225,22 @@ class Reader:
                 if key in fmt.RESERVED_ATTRS:
                     continue
                 record = fmt.decode_reference_attr(value, where=f"{path}@{key}")
-                builder.set_attribute(key, self.resolve_record(record) if record is not None else value)
+                target = self._resolve_from(record, f"the attribute {key!r} of {path!r}") if record else None
+                builder.set_attribute(key, target if record is not None else value)
             for raw in attrs.get(fmt.LINKS_ATTR, attrs.get(fmt.V2_LINKS_ATTR, [])) or []:
                 link = fmt.LinkRecord.from_json(raw, where=path)
-                target = self.resolve_record(fmt.ReferenceRecord(link.source, link.path))
+                where = f"the link {paths.join(path, link.name)!r}"
+                target = self._resolve_from(fmt.ReferenceRecord(link.source, link.path), where)
                 builder.set_link(LinkBuilder(builder=target, name=link.name, source=self.ctx.source))
+
+    def _resolve_from(self, record: fmt.ReferenceRecord, where: str) -> Builder:
+        try:
+            return self.resolve_record(record)
+        except UnresolvedReferenceError as exc:
+            raise UnresolvedReferenceError(
+                f"In {self.ctx.source!r}, {where} points to {record.path!r} in store {record.source!r}, "
+                f"which cannot be resolved: {exc}"
+            ) from exc
 
 
 def _is_scalar(meta: Any) -> bool:
