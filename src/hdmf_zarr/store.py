@@ -122,7 +122,9 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore
     where = str(path)
     found = _detect_local_format(path) if path.is_dir() else None
     if path.exists() and not path.is_dir():
-        raise StoreError(f"{where!r} is a file, not a Zarr store folder. Give a folder path, or a '.zip' path.")
+        raise StoreError(
+            f"{where!r} is a file, not a Zarr store folder. Give a folder path or a '.zip' path."
+        )
     if mode in ("r", "r+") and found is None:
         raise StoreNotFoundError(
             f"No Zarr store at {where!r} (no {fmt.V3_METADATA_KEY} or {fmt.V2_GROUP_KEY} there). "
@@ -152,7 +154,9 @@ def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> Opened
     if mode != "r" and store.read_only:
         raise ReadOnlyStoreError(f"The store {where} is read-only; it cannot be opened with mode {mode!r}.")
     if mode in ("w-", "x") and found is not None:
-        raise StoreExistsError(f"The store {where} already holds a Zarr group; mode {mode!r} never replaces one.")
+        raise StoreExistsError(
+            f"The store {where} already holds a Zarr group; mode {mode!r} never replaces it."
+        )
     if mode == "w" and found is not None:
         if not force_overwrite:
             raise StoreExistsError(
@@ -196,9 +200,14 @@ def open_store(
 def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
     """Open (or create, for new stores) the root group of *opened*."""
     if opened.zarr_format is None:
-        return zarr.create_group(opened.store, zarr_format=zarr_format or fmt.DEFAULT_ZARR_FORMAT, overwrite=False)
+        zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
+        return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)
     if opened.mode != "r":
-        return zarr.open_group(opened.store, mode="r+", zarr_format=opened.zarr_format, use_consolidated=False)
+        # Writers list the store instead of trusting consolidated metadata that another tool may have
+        # left stale: a node missing from it must still be seen, so that it is never overwritten.
+        return zarr.open_group(
+            opened.store, mode="r+", zarr_format=opened.zarr_format, use_consolidated=False
+        )
     return zarr.open_group(opened.store, mode="r", zarr_format=opened.zarr_format)
 
 
