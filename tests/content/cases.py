@@ -1,0 +1,164 @@
+"""Named test files: ``CASES[name]() -> (root container, kind)``; kind is "nwb" or "hdmf"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+
+START = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def nwb_ecephys(expected=False):
+    from hdmf.data_utils import DataChunkIterator
+    from pynwb import NWBFile, TimeSeries
+    from pynwb.base import ImageReferences, Images
+    from pynwb.ecephys import ElectricalSeries
+    from pynwb.file import Subject
+    from pynwb.image import GrayscaleImage
+
+    nwb = NWBFile(
+        session_description="interop ecephys",
+        identifier="interop-ecephys",
+        session_start_time=START,
+        file_create_date=[START],
+        experimenter=["Doe, Jane"],
+        lab="Lab",
+        institution="Inst",
+        keywords=["a", "b"],
+        subject=Subject(subject_id="m1", species="Mus musculus", sex="F", age="P60D"),
+    )
+    device = nwb.create_device(name="probe", description="probe")
+    groups = [
+        nwb.create_electrode_group(f"shank{i}", description="s", location="CA1", device=device)
+        for i in range(2)
+    ]
+    nwb.add_electrode_column("label", "a text column")
+    for ch in range(6):
+        nwb.add_electrode(group=groups[ch % 2], location="CA1", x=float(ch), y=0.0, z=0.0, label=f"ch{ch}")
+    region = nwb.create_electrode_table_region([0, 2, 4], "three")
+    raw = (np.arange(300 * 3).reshape(300, 3) % 97).astype(np.int16)
+    nwb.add_acquisition(ElectricalSeries(name="raw", data=raw, electrodes=region, rate=1000.0))
+    ts = TimeSeries(name="ts", data=np.linspace(0.0, 1.0, 20), unit="m", timestamps=np.arange(20) / 10.0)
+    nwb.add_acquisition(ts)
+    nwb.add_acquisition(TimeSeries(name="linked", data=ts, unit="m", timestamps=ts))
+    values = np.arange(37, dtype=np.float64)
+    # Written from an iterator of unknown length (the array grows); compared with the values it yields.
+    it = values if expected else DataChunkIterator(data=iter(list(values)), buffer_size=5)
+    nwb.add_acquisition(TimeSeries(name="iterated", data=it, unit="u", rate=10.0))
+    nwb.add_unit_column("quality", "text per unit")
+    for u in range(4):
+        nwb.add_unit(
+            spike_times=np.arange(u + 1) * 0.25 + u, electrodes=[u % 6], quality="good" if u % 2 else "mua"
+        )
+    nwb.add_trial_column("outcome", "text per trial")
+    for t in range(3):
+        nwb.add_trial(start_time=float(t), stop_time=t + 0.5, outcome=["hit", "miss", "hit"][t])
+    nwb.add_epoch(0.0, 1.0, ["first"], [ts])
+    nwb.add_epoch(1.0, 2.0, ["second", "x"], [ts, nwb.acquisition["linked"]])
+    img = GrayscaleImage(name="img0", data=np.arange(16, dtype=np.uint8).reshape(4, 4))
+    img1 = GrayscaleImage(name="img1", data=np.ones((4, 4), dtype=np.uint8))
+    images = Images(
+        name="images",
+        images=[img, img1],
+        description="two",
+        order_of_images=ImageReferences(name="order_of_images", data=[img1, img]),
+    )
+    nwb.add_acquisition(images)
+    return nwb
+
+
+def hdmf_common(expected=False):
+    from hdmf.common import (
+        AlignedDynamicTable,
+        CSRMatrix,
+        DynamicTable,
+        EnumData,
+        SimpleMultiContainer,
+        VectorData,
+    )
+
+    table = DynamicTable(name="table", description="every column kind")
+    table.add_column("ints", "ints")
+    table.add_column("floats", "floats")
+    table.add_column("flags", "bools")
+    table.add_column("names", "text")
+    table.add_column("ragged", "ragged floats", index=True)
+    table.add_column("doubly", "doubly ragged ints", index=2)
+    for i in range(3):
+        table.add_row(
+            ints=i,
+            floats=i / 2,
+            flags=bool(i % 2),
+            names=f"row{i}",
+            ragged=list(np.arange(i + 1, dtype=float)),
+            doubly=[[i] * (j + 1) for j in range(i + 1)],
+        )
+    other = DynamicTable(name="other", description="points into table")
+    other.add_column("region", "rows of table", table=table)
+    other.add_row(region=2)
+    other.add_row(region=0)
+    enum_values = VectorData(name="enum_values", description="labels", data=["cat", "dog"])
+    enum = EnumData(name="pet", description="enum", data=[1, 0, 1], elements=enum_values)
+    enumtable = DynamicTable(
+        name="enums", description="enum column", columns=[enum, enum_values], colnames=["pet"]
+    )
+    sub = DynamicTable(name="category", description="a category")
+    sub.add_column("value", "v")
+    for i in range(3):
+        sub.add_row(value=i * 10)
+    aligned = AlignedDynamicTable(
+        name="aligned",
+        description="aligned",
+        category_tables=[sub],
+        columns=[VectorData(name="main", description="m", data=[1, 2, 3])],
+        colnames=["main"],
+        id=[0, 1, 2],
+    )
+    csr = CSRMatrix(
+        name="csr",
+        data=np.array([1.0, 2.0, 3.0]),
+        indices=np.array([0, 2, 1]),
+        indptr=np.array([0, 2, 3]),
+        shape=(2, 3),
+    )
+    return SimpleMultiContainer(name="root", containers=[table, other, enumtable, aligned, csr])
+
+
+CASES: dict[str, tuple[Callable, str]] = {
+    "nwb_ecephys": (nwb_ecephys, "nwb"),
+    "hdmf_common": (hdmf_common, "hdmf"),
+}
+
+
+def build(name, expected=False):
+    """Return (container, kind); ``expected=True`` gives plain values where files use iterators."""
+    factory, kind = CASES[name]
+    return factory(expected=expected), kind
+
+
+def _key(container):
+    names = []
+    node = container
+    while node is not None:
+        names.append(node.name)
+        node = node.parent
+    return "/".join(reversed(names)) + ":" + type(container).__name__
+
+
+def assert_equal(expected, actual):
+    """Compare two container trees: the same containers at the same places, each equal field by field.
+
+    hdmf's assertContainerEqual does not descend into an NWBFile's multi-container fields (acquisition,
+    processing, devices, ...), so every container of the tree is paired by its path and compared.
+    """
+    from hdmf.testing import TestCase
+
+    checker = TestCase()
+    checker.maxDiff = None
+    want = {_key(c): c for c in expected.all_children()}
+    got = {_key(c): c for c in actual.all_children()}
+    assert sorted(want) == sorted(got), "the two files hold different containers"
+    for key in sorted(want):
+        checker.assertContainerEqual(want[key], got[key], ignore_hdmf_attrs=True, ignore_string_to_byte=True)

@@ -1,0 +1,104 @@
+"""Cached virtual environments holding the peer package (hdmf-zarr) for interoperability tests.
+
+The peer shares our import name, so it never enters the project's environment: each version lives in
+its own venv under ``$HDMF_ZARR_PEER_CACHE`` (default ``~/.cache/hdmf_zarr_peers``), built once
+under a lock against parallel test workers, with a marker written only after a working install,
+and reused by later runs and CI.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Peer:
+    version: str
+    python_minor: str  # the interpreter the peer needs
+    env: tuple[tuple[str, str], ...] = ()
+
+
+PEERS = {
+    "0.14.0": Peer("0.14.0", "3.12"),
+    # 0.13 writes legacy pickled reference datasets, which numcodecs refuses to decode by default.
+    "0.13.0": Peer("0.13.0", "3.11", (("NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE", "1"),)),
+}
+MARKER = ".hdmf-zarr-peer-ok"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HDMF_ZARR_PEER_CACHE", Path.home() / ".cache" / "hdmf_zarr_peers"))
+
+
+def find_python(minor: str) -> str:
+    """Return a python<minor> interpreter, or raise with what to install."""
+    candidates = [shutil.which(f"python{minor}")]
+    candidates += sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{minor}.*/bin/python{minor}"))
+    candidates += [f"/usr/local/bin/python{minor}", f"/usr/bin/python{minor}"]
+    for c in candidates:
+        if c and Path(c).exists():
+            return c
+    raise RuntimeError(
+        f"The interoperability tests need Python {minor} to run the peer hdmf-zarr; none was found. "
+        f"Install it (e.g. 'pyenv install {minor}') or put python{minor} on PATH."
+    )
+
+
+def _works(python: Path, version: str) -> bool:
+    probe = "import hdmf_zarr, pynwb, scipy, importlib.metadata as m; print(m.version('hdmf-zarr'))"
+    result = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
+    return result.returncode == 0 and result.stdout.strip() == version
+
+
+def ensure_peer(version: str) -> Path:
+    """Return the python executable of the cached venv holding hdmf-zarr==*version*, building it if needed."""
+    peer = PEERS[version]
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"peer-{version}"
+    python = target / "bin" / "python"
+    with open(root / f".lock-{version}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / MARKER).exists() and python.exists():
+            return python
+        if python.exists() and _works(python, version):
+            (target / MARKER).write_text(version)
+            return python
+        # Built in place under the lock; the marker is written last, so a half-built venv is rebuilt.
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run([find_python(peer.python_minor), "-m", "venv", str(target)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"hdmf-zarr=={version}", "pynwb", "scipy"], check=True)
+        if not _works(python, version):
+            raise RuntimeError(f"hdmf-zarr {version} does not import in {target}")
+        (target / MARKER).write_text(version)
+    return python
+
+
+def run_peer(version: str, script: str, *args: str, timeout: float = 600) -> str:
+    """Run ``tests/peers/scripts/<script>`` with the peer; return stdout, or raise with its output."""
+    python = ensure_peer(version)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(TESTS)  # content/ is shared; our src/ is deliberately not on the path
+    env.update(dict(PEERS[version].env))
+    cmd = [str(python), str(TESTS / "peers" / "scripts" / script), *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise AssertionError(
+            f"hdmf-zarr {version} failed running {script} {' '.join(args)} (exit {result.returncode}):\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-8000:]}"
+        )
+    return result.stdout
+
+
+if __name__ == "__main__":  # python tests/peers/venvs.py 0.14.0 0.13.0: build the caches ahead of time
+    for v in sys.argv[1:] or list(PEERS):
+        print(v, ensure_peer(v))
