@@ -85,6 +85,8 @@ class Reader:
         self.ctx = ctx
         self._built: dict[str, Builder] = {}
         self._arrays: dict[str, zarr.Array] = {}
+        # Scalar reference datasets whose target is resolved once the whole tree is built.
+        self._deferred: list[tuple[DatasetBuilder, str]] = []
         self.written = written  # shared with the IO: ids of builders known to be in the file
 
     # -- nodes ------------------------------------------------------------------------------------
@@ -122,6 +124,10 @@ class Reader:
         pending: list[tuple[GroupBuilder, str, dict[str, Any]]] = []
         root = self._build_group(paths.ROOT, scalars, pending)
         self._resolve_pending(pending)
+        for dset, target in self._deferred:
+            record = fmt.ReferenceRecord(fmt.SAME_STORE_SOURCE, target)
+            dset.data = ReferenceBuilder(self._resolve_from(record, f"the dataset {self.path_of(dset)!r}"))
+        self._deferred.clear()
         return root
 
     def _skip(self, path: str) -> bool:
@@ -166,11 +172,13 @@ class Reader:
         data, dtype = self._dataset_data(path, meta, attrs, scalars)
         builder = DatasetBuilder(
             name=paths.basename(path),
-            data=data,
+            data=None if isinstance(data, _DeferredReference) else data,
             dtype=dtype,
             source=self.ctx.source,
             maxshape=tuple(meta.shape) if meta.shape else None,
         )
+        if isinstance(data, _DeferredReference):
+            self._deferred.append((builder, data.path))
         self._built[path] = builder
         self.written.add(id(builder))
         pending.append((builder, path, attrs))
@@ -193,9 +201,8 @@ class Reader:
         kind = storage.kind if storage is not None else Kind.TEXT
         scalar = _is_scalar(meta)
         if kind is Kind.REFERENCE:
-            if scalar:
-                target = self._resolve_path(str(_plain(scalars[path])))
-                return ReferenceBuilder(target), "object"
+            if scalar:  # resolved after the whole tree is built: the target may come later in it
+                return _DeferredReference(_plain_text(scalars[path])), "object"
             return BuilderReferenceArray(self.array(path), self._resolve_path, self._container_at), "object"
         if kind is Kind.TEXT:
             if scalar:
@@ -241,6 +248,13 @@ class Reader:
                 f"In {self.ctx.source!r}, {where} points to {record.path!r} in store {record.source!r}, "
                 f"which cannot be resolved: {exc}"
             ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _DeferredReference:
+    """The target path of a scalar reference dataset, resolved once every node has a builder."""
+
+    path: str
 
 
 def _is_scalar(meta: Any) -> bool:

@@ -1,0 +1,45 @@
+"""The shipped RoundTripSuite, run once per store kind (one tiny subclass each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from zarr.storage import MemoryStore
+
+from hdmf_zarr.store import StoreLike
+from hdmf_zarr.testing import RoundTripSuite, available_store_kinds, counting, make_store_like
+
+
+class TestStrPath(RoundTripSuite):
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return make_store_like("str", tmp_path)
+
+
+class TestPathlibPath(RoundTripSuite):
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return make_store_like("path", tmp_path)
+
+
+class TestLocalStore(RoundTripSuite):
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return make_store_like("local", tmp_path)
+
+
+class TestMemoryStore(RoundTripSuite):
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return make_store_like("memory", tmp_path)
+
+
+class TestWrappedStore(RoundTripSuite):
+    """A zarr WrapperStore (here the request-logging one) is a store like any other."""
+
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return counting(MemoryStore())
+
+
+@pytest.mark.skipif("zip" not in available_store_kinds(), reason="store.py does not open .zip paths yet")
+class TestZipStore(RoundTripSuite):
+    def make_store(self, tmp_path: Path) -> StoreLike:
+        return make_store_like("zip", tmp_path)
+
