@@ -95,6 +95,46 @@ def as_zarr_codecs(codecs: object, *, option: str) -> tuple[ZarrCodec, ...] | No
     return tuple(out)
 
 
+_V2_SHUFFLE: Final = {
+    "noshuffle": numcodecs.Blosc.NOSHUFFLE,
+    "shuffle": numcodecs.Blosc.SHUFFLE,
+    "bitshuffle": numcodecs.Blosc.BITSHUFFLE,
+}
+
+
+def _zarr_to_numcodecs(codec: object) -> object:
+    match codec:
+        case NumcodecsCodec():
+            return codec
+        case zarr.codecs.BloscCodec():
+            shuffle = getattr(codec.shuffle, "value", codec.shuffle)
+            cname = getattr(codec.cname, "value", codec.cname)
+            return numcodecs.Blosc(
+                cname=str(cname),
+                clevel=int(codec.clevel),
+                shuffle=_V2_SHUFFLE[str(shuffle)],
+                blocksize=int(codec.blocksize or 0),
+            )
+        case zarr.codecs.ZstdCodec():
+            return numcodecs.Zstd(level=int(codec.level))
+        case zarr.codecs.GzipCodec():
+            return numcodecs.GZip(level=int(codec.level))
+    config = getattr(codec, "codec_config", None)
+    if isinstance(config, dict):  # zarr.codecs.numcodecs wrappers carry the numcodecs config
+        return numcodecs.get_codec(dict(config))
+    raise UnsupportedValueError(
+        f"The codec {codec!r} cannot be stored in a Zarr v2 array; use a numcodecs codec or write Zarr v3."
+    )
+
+
+def as_v2_codecs(codecs: object) -> object:
+    """Return zarr 3 codecs (or "auto"/None) as the numcodecs codecs a Zarr v2 array stores."""
+    if codecs is None or isinstance(codecs, str):
+        return codecs
+    items = codecs if isinstance(codecs, list | tuple) else [codecs]
+    return tuple(_zarr_to_numcodecs(c) for c in items)
+
+
 def _is_lazy_array(data: object) -> bool:
     return type(data).__module__.startswith("dask.array") and hasattr(data, "chunks")
 

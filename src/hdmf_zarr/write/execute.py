@@ -26,6 +26,7 @@ from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
+from hdmf_zarr.dataio import as_v2_codecs
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.write.fastpath import encode_single_chunk
@@ -50,9 +51,22 @@ def _codec_key(value: Any) -> Any:
     return repr(value)
 
 
+def _for_format(options: dict[str, Any], zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
+    """Return zarr.create_array options for *zarr_format*: v2 arrays store numcodecs codecs."""
+    if zarr_format != 2:
+        return options
+    out = dict(options)
+    for key in ("compressors", "filters"):
+        if key in out:
+            out[key] = as_v2_codecs(out[key])
+    return out
+
+
 async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
     """Return metadata JSON for arrays like *plan*; cached per dtype, rank and codec choice."""
-    opts = {k: v for k, v in plan.options.items() if k not in ("chunks", "fill_value")}
+    opts = _for_format(
+        {k: v for k, v in plan.options.items() if k not in ("chunks", "fill_value")}, zarr_format
+    )
     key = (
         zarr_format,
         repr(plan.dtype),
@@ -85,7 +99,7 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
             dtype=plan.dtype,
             zarr_format=zarr_format,
             attributes=plan.attributes,
-            **plan.options,
+            **_for_format(plan.options, zarr_format),
         )
         return arr.metadata
     doc = dict(await _template(plan, zarr_format))
