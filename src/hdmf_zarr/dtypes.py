@@ -118,10 +118,20 @@ def from_spec(dtype: object) -> Storage | None:
         case type() if issubclass(dtype, bytes):
             return ASCII
         case np.dtype() | type() | str():
-            return _from_numpy(np.dtype(dtype))
+            return _from_numpy(_numpy_or_raise(dtype))
     raise UnsupportedValueError(
         f"Unknown dtype {dtype!r}: expected a spec dtype name, a numpy dtype or a list."
     )
+
+
+def _numpy_or_raise(dtype: Any) -> np.dtype[Any]:
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise UnsupportedValueError(
+            f"Unknown dtype {dtype!r}: expected a spec dtype name (e.g. 'int32', 'text', 'isodatetime'), "
+            "a numpy dtype or a list of compound fields."
+        ) from exc
 
 
 def _from_token(token: str) -> Storage | None:
@@ -151,7 +161,7 @@ def _from_numpy(dtype: np.dtype[Any]) -> Storage:
 def _field(spec: object) -> Field:
     if isinstance(spec, DtypeSpec):
         name, dtype = spec.name, spec.dtype
-    elif isinstance(spec, Mapping):
+    elif isinstance(spec, Mapping) and "name" in spec and "dtype" in spec:
         name, dtype = spec["name"], spec["dtype"]
     else:
         raise UnsupportedValueError(
