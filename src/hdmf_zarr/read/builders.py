@@ -24,7 +24,7 @@ from hdmf_zarr import dtypes, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
-from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, TextArray
+from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -96,7 +96,7 @@ class Reader:
             meta = self.ctx.index.nodes[path]
             assert not isinstance(meta, GroupMetadata)
             with array_construction():
-                arr = zarr.Array(
+                arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
             self._arrays[path] = arr

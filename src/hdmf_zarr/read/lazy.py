@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import zarr
 from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 
@@ -69,6 +70,18 @@ class ArrayView(HDMFDataset):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} shape={self.shape}>"
+
+
+class NumericArray(zarr.Array):
+    """A zarr array whose element selections return numpy scalars, as h5py datasets do.
+
+    zarr returns a 0-d array for ``arr[1]``; hdmf (e.g. ``DynamicTableRegion.get``) expects a scalar.
+    A subclass, not a view, so that readers and the writer still see a ``zarr.Array`` (links, export).
+    """
+
+    def __getitem__(self, selection: Any) -> Any:
+        out = super().__getitem__(selection)
+        return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
 
 class TextArray(ArrayView):
