@@ -42,4 +42,3 @@ class TestWrappedStore(RoundTripSuite):
 class TestZipStore(RoundTripSuite):
     def make_store(self, tmp_path: Path) -> StoreLike:
         return make_store_like("zip", tmp_path)
-
