@@ -133,19 +133,25 @@ def encode_attributes(builder: Builder, ctx: PlanContext, path: str) -> dict[str
 # -- datasets ---------------------------------------------------------------------------------------
 
 
-def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool]:
-    """Return (inner data, zarr options, link_data) for data possibly wrapped in a DataIO."""
+def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool | None]:
+    """Return (inner data, zarr options, link_data) for data possibly wrapped in a DataIO.
+
+    ``link_data`` is None when the data does not say (then the write's ``link_data`` decides).
+    """
     if isinstance(data, ZarrDataIO):
         return data.data, data.io_settings, data.link_data
     if isinstance(data, DataIO):
-        return data.data, {}, False
-    return data, {}, False
+        return data.data, {}, None
+    return data, {}, None
 
 
 def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
     data, options, link_data = _unwrap(builder.data)
     attrs = encode_attributes(builder, ctx, path)
-    if isinstance(data, zarr.Array) and (link_data or (ctx.link_data and _in_other_store(data, ctx))):
+    # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
+    if link_data is None:
+        link_data = ctx.link_data and isinstance(data, zarr.Array) and _in_other_store(data, ctx)
+    if isinstance(data, zarr.Array) and link_data:
         record = _link_to_array(data, builder, ctx)
         plan.links.setdefault(paths.parent(path), []).append(record)
         return
