@@ -242,7 +242,7 @@ class ZarrIO(HDMFIO):
         if other is None:
             try:
                 other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: zarr finds no group there (e.g. an array)
                 raise UnresolvedReferenceError(
                     f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
                     f"which cannot be opened: {exc}. Keep linked stores side by side, "
