@@ -339,7 +339,7 @@ def _iterator_plan(
         else (dtypes.from_spec(it_dtype) if it_dtype is not None else declared) or dtypes.numeric("float64")
     )
     attrs[dtype_attr(ctx)] = storage.token
-    shape = tuple(int(s) for s in it.recommended_data_shape())
+    shape = _iterator_shape(it)
     chunk_hint = it.recommended_chunk_shape()
     if chunk_hint is not None and "chunks" not in options:
         options = {**options, "chunks": tuple(int(c) for c in chunk_hint)}
@@ -347,6 +347,15 @@ def _iterator_plan(
     opts = _default_options(shape, itemsize, options, storage)
     zdtype: Any = storage.numpy if storage.kind is Kind.NUMERIC else str
     return ArrayPlan(path, shape, zdtype, storage, attrs, DataKind.ITERATOR, it, opts, dims)
+
+
+def _iterator_shape(it: AbstractDataChunkIterator) -> tuple[int, ...]:
+    """The shape to create an iterator's array with; it grows as chunks arrive past it."""
+    shape = it.recommended_data_shape()
+    if shape is None:  # the iterator does not know yet (nothing buffered): start empty where unbounded
+        maxshape = it.maxshape
+        shape = tuple(0 if m is None else m for m in maxshape) if maxshape is not None else (0,)
+    return tuple(int(s) for s in shape)
 
 
 def _default_options(
