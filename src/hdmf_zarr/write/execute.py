@@ -232,10 +232,17 @@ async def _write_iterator(
             _check_maxshape(needed, max_shape, where)
             await array.resize(needed)  # updates array.metadata in place
         await array.setitem(selection, np.asarray(chunk.data))
-    final = tuple(extent) if any(extent) else array.shape
+    final = tuple(extent) if any(extent) else _empty_shape(array.shape, it.maxshape)
     if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
         await array.resize(tuple(int(s) for s in final))
     return array
+
+
+def _empty_shape(shape: tuple[int, ...], maxshape: Any) -> tuple[int, ...]:
+    """The shape of an iterator's array when no chunk arrived: unbounded axes are empty."""
+    if maxshape is None:
+        return shape
+    return tuple(0 if m is None else s for s, m in zip(shape, maxshape, strict=False))
 
 
 def _selection_bounds(selection: tuple[Any, ...], shape: tuple[int, ...]) -> list[int]:
