@@ -165,6 +165,8 @@ class ZarrIO(HDMFIO):
             self._opened.close()
         self._opened = None
         self._root = None
+        self._reader = None  # a closed IO reads nothing more (read_builder raises IOClosedError)
+        self._members = None
 
     def _require_open(self) -> OpenedStore:
         if self._opened is None:
