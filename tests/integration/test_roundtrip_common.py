@@ -23,6 +23,13 @@ from hdmf.testing import TestCase
 from hdmf_zarr import ZarrIO
 from hdmf_zarr.store import StoreLike
 
+# The region target is a sibling of the table, not an ancestor: hdmf says so, and it is intended here.
+# EnumData is experimental in hdmf, which warns whenever one is built, also on read.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The linked table for DynamicTableRegion"),
+    pytest.mark.filterwarnings("ignore:EnumData is experimental"),
+]
+
 
 def _table(name: str = "table") -> DynamicTable:
     table = DynamicTable(name=name, description="every column kind")
