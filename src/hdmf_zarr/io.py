@@ -405,6 +405,20 @@ def _tree_ids(builder: GroupBuilder) -> set[int]:
     return ids
 
 
+def _newest_spec_documents(
+    nodes: Mapping[str, Any], base: str, namespaces: list[str] | None
+) -> dict[str, Any]:
+    """The spec documents (path -> metadata) of each cached namespace's newest version, by version order."""
+    prefix = base.rstrip("/") + "/"
+    docs: dict[tuple[str, str], dict[str, Any]] = {}
+    for path, meta in nodes.items():
+        parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
+        if len(parts) == 3 and (namespaces is None or parts[0] in namespaces):
+            docs.setdefault((parts[0], parts[1]), {})[path] = meta
+    newest = {ns: newest_version(v for n, v in docs if n == ns) for ns, _ in docs}
+    return {path: meta for (ns, v), group in docs.items() if newest[ns] == v for path, meta in group.items()}
+
+
 def _load_cached(
     catalog: NamespaceCatalog | TypeMap, root: zarr.Group, namespaces: list[str] | None, *, source: str
 ) -> dict[str, Any]:
@@ -413,17 +427,7 @@ def _load_cached(
     location = record.path if record is not None else specloc
     if not isinstance(location, str):
         return {}
-    spec_group = root[paths.to_zarr_key(location)]
-    assert isinstance(spec_group, zarr.Group)
-    wanted: dict[str, Any] = {}  # in-store path of each spec document -> its array metadata
-    for ns_name, ns_group in spec_group.groups():
-        if namespaces is not None and ns_name not in namespaces:
-            continue
-        version = newest_version(name for name, _ in ns_group.groups())
-        version_group = ns_group[version]
-        assert isinstance(version_group, zarr.Group)
-        for _name, arr in version_group.arrays():
-            wanted["/" + arr.path] = arr.metadata
+    wanted = _newest_spec_documents(build_index(root).nodes, paths.normalise(location), namespaces)
     texts = fetch_values(root.store, wanted)  # all documents at once: one round trip on a remote store
     cached: dict[str, dict[str, str]] = {}
     for path, value in texts.items():

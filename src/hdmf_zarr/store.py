@@ -208,7 +208,11 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
         return zarr.open_group(
             opened.store, mode="r+", zarr_format=opened.zarr_format, use_consolidated=False
         )
-    return zarr.open_group(opened.store, mode="r", zarr_format=opened.zarr_format)
+    # v2 files may list object arrays zarr-python 3 cannot parse in .zmetadata: their index is read by
+    # hdmf_zarr.legacy, so zarr opens only the root group's own documents.
+    return zarr.open_group(
+        opened.store, mode="r", zarr_format=opened.zarr_format, use_consolidated=opened.zarr_format != 2
+    )
 
 
 def writable_or_raise(opened: OpenedStore, what: str) -> None:

@@ -20,7 +20,7 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr import dtypes, paths
+from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
@@ -57,6 +57,12 @@ def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex
     """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
     index = NodeIndex()
     index.add(paths.ROOT, root.metadata)
+    if root.metadata.zarr_format == 2:
+        # v2 files may hold object arrays zarr-python 3 cannot open: the legacy reader indexes them.
+        for path, meta in legacy.load_index(root.store, use_consolidated=use_consolidated).items():
+            if path != paths.ROOT:
+                index.add(path, meta)
+        return index
     consolidated = root.metadata.consolidated_metadata
     if consolidated is not None and use_consolidated:
         _flatten(paths.ROOT, consolidated.metadata, index)
@@ -90,11 +96,15 @@ class Reader:
         self.written = written  # shared with the IO: ids of builders known to be in the file
 
     # -- nodes ------------------------------------------------------------------------------------
-    def array(self, path: str) -> zarr.Array:
+    def array(self, path: str) -> Any:
         arr = self._arrays.get(path)
         if arr is None:
             meta = self.ctx.index.nodes[path]
             assert not isinstance(meta, GroupMetadata)
+            if isinstance(meta, legacy.LegacyArrayMeta):
+                arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
+                self._arrays[path] = arr
+                return arr
             with array_construction():
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
@@ -218,8 +228,14 @@ class Reader:
         return self.ctx.resolve_container(self._resolve_path(path))
 
     # -- links and references ---------------------------------------------------------------------
-    def _resolve_path(self, path: str) -> Builder:
-        return self.builder_at(path)
+    def _resolve_path(self, element: Any) -> Builder:
+        """Resolve one stored reference: a target path (v3), or a legacy record dict or JSON text (v2)."""
+        if isinstance(element, str) and not element.startswith("{"):
+            return self.builder_at(element)
+        record = legacy.reference_record(element, where=self.ctx.source)
+        if record is None:
+            raise UnresolvedReferenceError(f"An empty reference in {self.ctx.source!r} cannot be resolved.")
+        return self.resolve_record(record)
 
     def resolve_record(self, record: fmt.ReferenceRecord) -> Builder:
         if record.source in (fmt.SAME_STORE_SOURCE, ""):
@@ -265,6 +281,8 @@ def _is_scalar(meta: Any) -> bool:
 
 
 def _numpy_dtype(meta: ArrayV2Metadata | ArrayV3Metadata) -> np.dtype[Any] | None:
+    if isinstance(meta, legacy.LegacyArrayMeta):
+        return meta.dtype
     try:
         dt = meta.dtype.to_native_dtype()
     except (AttributeError, TypeError, ValueError):

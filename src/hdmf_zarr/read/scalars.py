@@ -18,13 +18,15 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import StorePath
 
-from hdmf_zarr import paths
+from hdmf_zarr import legacy, paths
 
 ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
 
 
-async def _fetch(store: Store, path: str, meta: ArrayMetadata) -> Any:
+async def _fetch(store: Store, path: str, meta: ArrayMetadata | legacy.LegacyArrayMeta) -> Any:
     key = paths.to_zarr_key(path)
+    if isinstance(meta, legacy.LegacyArrayMeta):
+        return await legacy.LegacyObjectArray(store, path, meta).getitem(Ellipsis if meta.shape else ())
     if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
@@ -33,7 +35,7 @@ async def _fetch(store: Store, path: str, meta: ArrayMetadata) -> Any:
     return await array.getitem(() if meta.shape == () else slice(None))
 
 
-def fetch_values(store: Store, arrays: Mapping[str, ArrayMetadata]) -> dict[str, Any]:
+def fetch_values(store: Store, arrays: Mapping[str, Any]) -> dict[str, Any]:
     """Return the whole value of each small array in *arrays* (by in-store path), fetched concurrently."""
 
     async def fetch_all() -> list[Any]:
