@@ -30,6 +30,7 @@ class DataKind(enum.Enum):
     """What a dataset's data is, which decides how it is written."""
 
     VALUES = "values"  # in-memory values (numbers, text, references, compound rows)
+    LEGACY_OBJECT = "legacy_object"  # a v2 object array (references, compounds) encoded by hdmf_zarr.legacy
     ITERATOR = "iterator"  # an AbstractDataChunkIterator, written chunk by chunk
     ARRAY_LIKE = "array_like"  # a large array-like (zarr, h5py, lazy view), copied block by block
     LINK = "link"  # an existing zarr array linked instead of copied
@@ -95,6 +96,9 @@ def _plan_group(builder: GroupBuilder, path: str, ctx: PlanContext, plan: WriteP
     if existing is not None:
         old_links = [fmt.LinkRecord.from_json(r, where=path) for r in existing.get(links_attr(ctx), [])]
         records = _merge_links(old_links, records)
+        # Builders never carry the spec-cache location: an update of the root keeps the stored one.
+        if fmt.SPECLOC_ATTR in existing:
+            attrs[fmt.SPECLOC_ATTR] = existing[fmt.SPECLOC_ATTR]
     if records:
         attrs[links_attr(ctx)] = [r.to_json() for r in records]
     if existing is None or not values.json_equal(dict(existing), attrs):
@@ -147,6 +151,10 @@ def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool | None]:
 
 def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
     data, options, link_data = _unwrap(builder.data)
+    if ctx.zarr_format == 2 and "compressors" not in options:
+        from hdmf_zarr.legacy.v2write import V2_COMPRESSOR
+
+        options = {**options, "compressors": V2_COMPRESSOR}  # what hdmf-zarr 0.13 wrote by default
     attrs = encode_attributes(builder, ctx, path)
     # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
     if link_data is None:
@@ -167,6 +175,13 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
         attrs[fmt.REFERENCE_FIELDS_ATTR] = list(storage.reference_fields)
     if _is_large_array_like(data) and storage.kind is Kind.NUMERIC:
         plan.arrays.append(_array_like_plan(data, storage, path, attrs, options, dims))
+        return
+    if ctx.zarr_format == 2:
+        from hdmf_zarr.write.v2 import plan_v2_dataset
+
+        plan.arrays.append(
+            plan_v2_dataset(data, storage, builder=builder, ctx=ctx, path=path, attrs=attrs, options=options)
+        )
         return
     values_ = to_values(data, storage, builder=builder, ctx=ctx, where=path)
     plan.arrays.append(_values_plan(values_, storage, path, attrs, options, dims))
@@ -239,6 +254,11 @@ def _materialise(data: Any) -> Any:
 def _target_path(value: Any, *, builder: Builder, ctx: PlanContext, where: str) -> str:
     if value is None:
         return ""
+    return target_record(value, builder=builder, ctx=ctx, where=where).path
+
+
+def target_record(value: Any, *, builder: Builder, ctx: PlanContext, where: str) -> fmt.ReferenceRecord:
+    """The record of one element of a reference dataset; the target must be in the same store."""
     if not isinstance(value, ReferenceBuilder | Builder):
         raise UnsupportedValueError(f"Dataset {where!r} holds references, but one element is {value!r}.")
     record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
@@ -248,7 +268,7 @@ def _target_path(value: Any, *, builder: Builder, ctx: PlanContext, where: str) 
             "references in datasets must point into the same file. "
             "Export with link_data=False to copy the target in."
         )
-    return record.path
+    return record
 
 
 def _reference_paths(data: Any, *, builder: Builder, ctx: PlanContext, where: str) -> np.ndarray:
