@@ -144,11 +144,15 @@ class Reader:
         return self.ctx.spec_location is not None and path == paths.normalise(self.ctx.spec_location)
 
     def _fetch_scalars(self) -> dict[str, Any]:
-        spec_prefix = f"/{fmt.SPEC_GROUP}/"
+        # Only the spec cache the root points to is skipped; without a pointer it is ordinary data.
+        location = self.ctx.spec_location
+        spec_prefix = paths.normalise(location) + "/" if location is not None else None
         scalars = {
             p: m
             for p, m in self.ctx.index.nodes.items()
-            if not isinstance(m, GroupMetadata) and _is_scalar(m) and not p.startswith(spec_prefix)
+            if not isinstance(m, GroupMetadata)
+            and _is_scalar(m)
+            and not (spec_prefix is not None and p.startswith(spec_prefix))
         }
         return fetch_values(self.ctx.store, scalars)
 
