@@ -6,6 +6,7 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ import zarr
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
-from zarr.core.group import GroupMetadata
+from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
@@ -67,6 +68,10 @@ def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex
     if consolidated is not None and use_consolidated:
         _flatten(paths.ROOT, consolidated.metadata, index)
         return index
+    if consolidated is not None:
+        # zarr lists members from the consolidated block when the group holds one: drop it to list.
+        plain = dataclasses.replace(root.metadata, consolidated_metadata=None)
+        root = zarr.Group(AsyncGroup(metadata=plain, store_path=root.store_path))
     for key, node in root.members(max_depth=None):
         index.add(paths.normalise(key), node.metadata)
     return index
