@@ -345,10 +345,10 @@ class ZarrIO(HDMFIO):
     def _known_members(self) -> dict[str, Any]:
         if self._members is not None:
             return self._members
-        root = self.file
-        if root.metadata.consolidated_metadata is None and not any(True for _ in root):
-            return {}
-        return dict(build_index(root).nodes)
+        if self._root_pending:
+            return {}  # a new store: nothing in it yet
+        # Writers index by listing: a node that stale consolidated metadata misses is still never overwritten.
+        return dict(build_index(self.file, use_consolidated=False).nodes)
 
     def _require_writable(self, what: str) -> OpenedStore:
         opened = self._require_open()

@@ -49,7 +49,12 @@ class LegacyArrayMeta:
     order: str
     separator: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    zarray: Mapping[str, Any] = field(default_factory=dict)  # the stored .zarray document, re-emitted as is
     zarr_format: int = 2
+
+    def to_documents(self) -> dict[str, Any]:
+        """The ``.zarray`` and ``.zattrs`` JSON of this array (for writing and for .zmetadata)."""
+        return {fmt.V2_ARRAY_KEY: dict(self.zarray), fmt.V2_ATTRS_KEY: dict(self.attributes)}
 
     @property
     def object_codec(self) -> str:
@@ -83,6 +88,7 @@ def legacy_meta(zarray: Mapping[str, Any], attrs: Mapping[str, Any]) -> LegacyAr
         order=zarray.get("order", "C"),
         separator=zarray.get("dimension_separator", "."),
         attributes=dict(attrs),
+        zarray=dict(zarray),
     )
 
 

@@ -214,7 +214,7 @@ class Reader:
         numpy_dtype = _numpy_dtype(meta)
         if numpy_dtype is not None and numpy_dtype.fields is not None:
             fields = _compound_fields(numpy_dtype, attrs)
-            view = BuilderCompoundArray(self.array(path), fields, self.builder_at, self._container_at)
+            view = BuilderCompoundArray(self.array(path), fields, self._resolve_path, self._container_at)
             return view, fields
         storage = dtypes.storage_from_token(token, numpy_dtype)
         kind = storage.kind if storage is not None else Kind.TEXT

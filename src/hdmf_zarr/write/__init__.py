@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from hdmf.build import GroupBuilder
@@ -42,23 +43,22 @@ def add_spec_cache(
         if version_path in known:
             continue
         for name, text in docs.items():
-            value = np.asarray(text, dtype=object)
-            attrs = {dtype_attr(ctx): dtypes.TEXT.token} if ctx.zarr_format == 2 else {}
-            plan.arrays.append(
-                ArrayPlan(
-                    paths.join(version_path, name),
-                    (),
-                    str,
-                    dtypes.TEXT,
-                    attrs,
-                    DataKind.VALUES,
-                    value,
-                    {"chunks": (), "compressors": "auto", "fill_value": ""},
-                )
-            )
+            plan.arrays.append(_spec_document(paths.join(version_path, name), text, ctx))
         for group_path in (base, paths.parent(version_path), version_path):
             if group_path not in known and all(g.path != group_path for g in plan.groups):
                 plan.groups.append(GroupPlan(group_path, {}))
+
+
+def _spec_document(path: str, text: str, ctx: PlanContext) -> ArrayPlan:
+    """One cached spec document: a 0-d text array (v3), a shape-[1] "scalar" text array (v2)."""
+    if ctx.zarr_format == 2:
+        value = np.asarray([text], dtype=object)
+        options: dict[str, Any] = {"chunks": (1,), "compressors": None, "fill_value": ""}
+        attrs = {dtype_attr(ctx): fmt.DTYPE_SCALAR_V2}
+        return ArrayPlan(path, (1,), str, dtypes.TEXT, attrs, DataKind.VALUES, value, options)
+    options = {"chunks": (), "compressors": "auto", "fill_value": text}
+    value = np.asarray(text, dtype=object)
+    return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options, inline=True)
 
 
 def write_tree(

@@ -28,6 +28,8 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
 from hdmf_zarr.dataio import as_v2_codecs
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
+from hdmf_zarr.legacy.v2 import LegacyArrayMeta
+from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
@@ -91,6 +93,9 @@ async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, A
 
 async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV2Metadata | ArrayV3Metadata:
     """Return the zarr metadata of the array described by *plan* (no store I/O)."""
+    if plan.kind is DataKind.LEGACY_OBJECT:
+        legacy_meta: Any = plan.options["legacy"]  # a v2 object array, described by hdmf_zarr.legacy
+        return legacy_meta
     chunks = tuple(int(c) for c in plan.options.get("chunks") or plan.shape)
     if "shards" in plan.options:
         arr = await init_array(
@@ -135,8 +140,16 @@ def _key(path: str) -> str:
 def _documents(path: str, meta: NodeMetadata) -> list[tuple[str, Buffer]]:
     """The store objects (key, bytes) that hold *meta*: ``zarr.json``, or ``.zarray``/``.zattrs``."""
     prefix = _key(path)
-    docs = meta.to_buffer_dict(default_buffer_prototype())
+    proto = default_buffer_prototype()
+    if isinstance(meta, LegacyArrayMeta):
+        docs = {name: proto.buffer.from_bytes(_json_bytes(doc)) for name, doc in meta.to_documents().items()}
+    else:
+        docs = meta.to_buffer_dict(proto)
     return [(f"{prefix}/{name}" if prefix else name, buf) for name, buf in docs.items()]
+
+
+def _json_bytes(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 
 def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
@@ -295,6 +308,9 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
             continue
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
+        if a.kind is DataKind.LEGACY_OBJECT:
+            encoded.extend(encode_chunks(a.path, a.options["legacy"], a.data))
+            continue
         chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
         if chunk is not None:
             encoded.append(chunk)
@@ -333,6 +349,8 @@ def consolidate(
     store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
 ) -> GroupMetadata:
     """Write the root document once, with every member's metadata inline; return the root metadata."""
+    if zarr_format == 2:
+        return _consolidate_v2(store, root, members)
     flat: dict[str, Any] = {}
     for path, meta in members.items():
         key = _key(path)
@@ -349,4 +367,31 @@ def consolidate(
     with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
         sync(group._save_metadata())
+    return root_meta
+
+
+def _v2_documents(path: str, meta: NodeMetadata | LegacyArrayMeta) -> dict[str, Any]:
+    """The v2 documents of one node as JSON values, keyed as in ``.zmetadata``."""
+    prefix = _key(path)
+    if isinstance(meta, LegacyArrayMeta):
+        docs = meta.to_documents()
+    else:
+        docs = {
+            name: json.loads(buf.to_bytes())
+            for name, buf in meta.to_buffer_dict(default_buffer_prototype()).items()
+        }
+    return {f"{prefix}/{name}" if prefix else name: doc for name, doc in docs.items()}
+
+
+def _consolidate_v2(store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata]) -> GroupMetadata:
+    """Write the root ``.zgroup``/``.zattrs`` and ``.zmetadata`` (every node's documents), once."""
+    root_meta = dataclasses.replace(root, consolidated_metadata=None, zarr_format=2)
+    metadata: dict[str, Any] = {}
+    for path, meta in {**members, paths.ROOT: root_meta}.items():
+        metadata.update(_v2_documents(path, meta))
+    consolidated = {"metadata": metadata, "zarr_consolidated_format": 1}
+    root_docs = _v2_documents(paths.ROOT, root_meta)
+    items = [(name, _json_bytes(doc)) for name, doc in root_docs.items()]
+    items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(consolidated)))
+    sync(bulk.put_existing(store, items))
     return root_meta
