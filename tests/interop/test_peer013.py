@@ -1,0 +1,87 @@
+"""Both directions with the real hdmf-zarr 0.13.0 (Zarr v2, zarr-python 2): legacy files read lazily and
+safely; files written with ``zarr_format=2`` read by 0.13; appends keep the dialect; conversions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hdmf.common import get_manager
+from pynwb import TimeSeries
+
+import hdmf_zarr
+from content.cases import CASES, assert_equal, build
+from hdmf_zarr import NWBZarrIO, ZarrIO
+from hdmf_zarr.legacy import LegacyObjectArray
+from peers.venvs import run_peer
+
+pytestmark = [pytest.mark.peer, pytest.mark.xdist_group("peer013")]
+VERSION = "0.13.0"
+
+
+def _open(path: Path, kind: str, mode: str = "r", **kwargs: object) -> ZarrIO:
+    if kind == "nwb":
+        return NWBZarrIO(path, mode=mode, **kwargs)
+    return ZarrIO(path, mode=mode, manager=get_manager(), **kwargs)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_peer013_writes_we_read(case: str, peer_file: Callable[[str, str], Path]) -> None:
+    path = peer_file(VERSION, case)
+    assert (path / ".zmetadata").exists()
+    expected, kind = build(case, expected=True)
+    with _open(path, kind) as io:
+        assert_equal(expected, io.read())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_we_write_v2_peer013_reads(case: str, tmp_path: Path) -> None:
+    container, kind = build(case)
+    path = tmp_path / f"{case}.zarr"
+    with _open(path, kind, mode="w", zarr_format=2) as io:
+        io.write(container)
+    assert (path / ".zgroup").exists()
+    assert not (path / "zarr.json").exists()
+    assert "equal" in run_peer(VERSION, "read_case.py", case, str(path))
+
+
+def test_legacy_reference_datasets_are_lazy(peer_file: Callable[[str, str], Path]) -> None:
+    """Opening decodes no object array; indexing decodes only the chunks it touches."""
+    path = peer_file(VERSION, "nwb_ecephys")
+    with NWBZarrIO(path, mode="r") as io:
+        nwb = io.read()
+        group_column = nwb.electrodes["group"].data
+        raw = getattr(group_column, "dataset", group_column)
+        assert isinstance(raw, LegacyObjectArray)
+        assert raw.meta.object_codec == "pickle"
+        assert nwb.electrodes["group"][3].name == "shank1"
+
+
+def test_append_keeps_v2_and_peer013_reads_it(tmp_path: Path, peer_file: Callable[[str, str], Path]) -> None:
+    import shutil
+
+    path = tmp_path / "append.zarr"
+    shutil.copytree(peer_file(VERSION, "nwb_ecephys"), path)
+    with NWBZarrIO(path, mode="a") as io:
+        nwb = io.read()
+        nwb.add_acquisition(TimeSeries(name="added", data=np.arange(4.0), unit="u", rate=1.0))
+        io.write(nwb)
+    assert (path / "acquisition" / "added" / "data" / ".zarray").exists()
+    assert not (path / "zarr.json").exists()
+    with NWBZarrIO(path, mode="r") as io:
+        np.testing.assert_array_equal(io.read().acquisition["added"].data[:], np.arange(4.0))
+
+
+def test_convert_v2_to_v3_and_back(tmp_path: Path, peer_file: Callable[[str, str], Path]) -> None:
+    v3 = tmp_path / "v3.zarr"
+    hdmf_zarr.convert_to_v3(peer_file(VERSION, "nwb_ecephys"), v3)
+    assert (v3 / "zarr.json").exists()
+    expected, _ = build("nwb_ecephys", expected=True)
+    with NWBZarrIO(v3, mode="r") as io:
+        assert_equal(expected, io.read())
+    assert "equal" in run_peer("0.14.0", "read_case.py", "nwb_ecephys", str(v3))
+    v2 = tmp_path / "v2.zarr"
+    hdmf_zarr.convert_to_v2(v3, v2)
+    assert "equal" in run_peer(VERSION, "read_case.py", "nwb_ecephys", str(v2))
