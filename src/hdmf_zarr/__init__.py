@@ -10,19 +10,32 @@ from typing import TYPE_CHECKING, Any
 
 from hdmf_zarr._version import __version__
 from hdmf_zarr.dataio import ZarrDataIO
-from hdmf_zarr.io import ZarrIO
+from hdmf_zarr.errors import IncompleteConversionError
+from hdmf_zarr.io import ZarrIO, ZarrV2IO, is_zarr_v2_file
 
 if TYPE_CHECKING:
-    from hdmf_zarr.nwb import NWBZarrIO
+    from hdmf_zarr.nwb import NWBZarrIO, NWBZarrV2IO
 
-__all__ = ["NWBZarrIO", "ZarrDataIO", "ZarrIO", "__version__", "convert", "convert_to_v2", "convert_to_v3"]
+__all__ = [
+    "IncompleteConversionError",
+    "NWBZarrIO",
+    "NWBZarrV2IO",
+    "ZarrDataIO",
+    "ZarrIO",
+    "ZarrV2IO",
+    "__version__",
+    "convert",
+    "convert_to_v2",
+    "convert_to_v3",
+    "is_zarr_v2_file",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "NWBZarrIO":
-        from hdmf_zarr.nwb import NWBZarrIO
+    if name in ("NWBZarrIO", "NWBZarrV2IO"):
+        from hdmf_zarr import nwb
 
-        return NWBZarrIO
+        return getattr(nwb, name)
     if name in ("convert", "convert_to_v2", "convert_to_v3"):
         from hdmf_zarr import conversion as module
 

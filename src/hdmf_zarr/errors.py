@@ -57,3 +57,7 @@ class HdmfZarrWarning(UserWarning):
 
 class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
     """The consolidated metadata block does not list every node in the store."""
+
+
+class IncompleteConversionError(HdmfZarrError, RuntimeError):
+    """A conversion between dialects could not carry every object over (name kept from hdmf-zarr 0.14)."""

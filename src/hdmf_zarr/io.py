@@ -444,3 +444,23 @@ def _spec_text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8")
     return str(value)
+
+
+class ZarrV2IO(ZarrIO):
+    """Compatibility name from hdmf-zarr 0.14, where a separate class read v2 files.
+
+    ``ZarrIO`` reads both dialects itself; this alias stays for code written against 0.14 and can be
+    removed once no such code is expected.
+    """
+
+
+def is_zarr_v2_file(path: StoreLike, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether *path* holds a file in the Zarr v2 dialect (hdmf-zarr <= 0.13), as hdmf-zarr 0.14 offers."""
+    try:
+        opened = open_store(path, mode="r", storage_options=storage_options)
+    except (OSError, ValueError):
+        return False
+    try:
+        return opened.zarr_format == 2
+    finally:
+        opened.close()

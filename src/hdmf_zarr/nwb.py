@@ -87,3 +87,7 @@ def type_map_with_cached(path: StoreLike) -> TypeMap:
     type_map = get_type_map()
     ZarrIO.load_namespaces(type_map, path=path)
     return type_map
+
+
+class NWBZarrV2IO(NWBZarrIO):
+    """Compatibility name from hdmf-zarr 0.14; ``NWBZarrIO`` reads v2 files itself."""
