@@ -154,7 +154,7 @@ def _json_bytes(doc: Any) -> bytes:
 
 def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
     for node in plan.arrays:
-        if _key(node.path) in known:
+        if paths.normalise(node.path) in known:  # known is keyed by absolute in-store path
             raise StoreExistsError(
                 f"Cannot write dataset {node.path!r}: the file already holds a node there (existing) and the "
                 "new builder was not read from it (new). Remove or rename one of them."
