@@ -31,7 +31,7 @@ def test_no_version_is_a_format_error() -> None:
 
 def test_documents_of_hdmf_common() -> None:
     docs = spec_documents(get_type_map().namespace_catalog)
-    versions = dict(docs)
+    versions = dict(docs.keys())
     assert "hdmf-common" in versions
     common = docs[("hdmf-common", versions["hdmf-common"])]
     assert "namespace" in common
