@@ -162,7 +162,8 @@ class ZarrIO(HDMFIO):
                     self._opened.store, self._root.metadata, {}, zarr_format=self._root.metadata.zarr_format
                 )
             self._root_pending = False
-            self._opened.close()
+            # A zip written through a staging folder is published only if no write failed.
+            self._opened.close(commit=not self._write_failed)
         self._opened = None
         self._root = None
         self._reader = None  # a closed IO reads nothing more (read_builder raises IOClosedError)
@@ -175,10 +176,10 @@ class ZarrIO(HDMFIO):
 
     # -- capabilities ----------------------------------------------------------------------------
     @staticmethod
-    def can_read(path: StoreLike) -> bool:
+    def can_read(path: StoreLike, storage_options: Mapping[str, Any] | None = None) -> bool:
         """Return whether *path* holds a Zarr store this backend reads (either dialect)."""
         try:
-            opened = open_store(path, mode="r")
+            opened = open_store(path, mode="r", storage_options=storage_options)
         except (OSError, ValueError):
             return False
         try:

@@ -37,11 +37,12 @@ class NWBZarrIO(ZarrIO):
     ) -> None:
         if manager is not None and (extensions is not None or (load_namespaces and mode == "r")):
             pass  # an explicit manager wins, as in NWBHDF5IO
-        elif load_namespaces and mode in ("r", "r+", "a") and ZarrIO.can_read(path):
+        elif load_namespaces and mode in ("r", "r+", "a"):
             # Open once: the spec cache is read from the same root group the IO then uses.
             parts = ZarrIO.open_parts(path, mode=mode, storage_options=storage_options)
             type_map = get_type_map(extensions) if extensions is not None else get_type_map()
-            ZarrIO.load_namespaces(type_map, file=parts.root)
+            if not parts.pending:  # an existing file ('a' may create a new one)
+                ZarrIO.load_namespaces(type_map, file=parts.root)
             manager = BuildManager(type_map)
             kwargs["_preopened"] = parts
         elif manager is None:

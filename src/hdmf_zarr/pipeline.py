@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Final
 
 import zarr
+from zarr.abc.store import Store
+from zarr.storage import LocalStore
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
 _DEFAULT_PIPELINE: Final = "zarr.core.codec_pipeline.BatchedCodecPipeline"
@@ -30,9 +32,14 @@ def accelerated_pipeline() -> str | None:
 
 
 @contextlib.contextmanager
-def array_construction() -> Iterator[None]:
-    """Construct zarr array objects inside this block to give them the accelerated pipeline."""
-    path = accelerated_pipeline()
+def array_construction(store: Store) -> Iterator[None]:
+    """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline.
+
+    Only local folders are accelerated: zarrs rebuilds remote stores in Rust without the client
+    options they were opened with (and without their connection pool), so remote arrays keep zarr's
+    own pipeline.
+    """
+    path = accelerated_pipeline() if isinstance(store, LocalStore) else None
     if path is None:
         yield
         return

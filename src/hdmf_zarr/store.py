@@ -19,6 +19,9 @@ from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
+from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
+from hdmf_zarr.ziparchive import StagedZip, zip_dialect
+from hdmf_zarr.ziparchive import read_store as read_zip
 
 Mode = Literal["r", "r+", "a", "w", "w-", "x"]
 MODES: Final[tuple[str, ...]] = get_args(Mode)
@@ -51,13 +54,21 @@ class OpenedStore:
     location: StoreLocation
     mode: Mode
     zarr_format: fmt.ZarrFormat | None  # the dialect found in an existing store; None for a new one
+    staged: StagedZip | None = None  # a zip being written: published on a successful close
 
     @property
     def writable(self) -> bool:
         return self.mode in WRITE_MODES
 
-    def close(self) -> None:
+    def close(self, *, commit: bool = True) -> None:
+        """Release the store; a staged zip is published (commit) or thrown away (a failed write)."""
         self.store.close()
+        if self.staged is not None:
+            staged, self.staged = self.staged, None
+            if commit:
+                staged.commit()
+            else:
+                staged.discard()
 
 
 def check_mode(mode: str) -> Mode:
@@ -72,7 +83,7 @@ def describe_source(store_like: StoreLike) -> str:
     if isinstance(store_like, LocalStore):
         return str(Path(store_like.root).resolve())
     if isinstance(store_like, Store):
-        return f"{type(store_like).__name__}({id(store_like):x})"
+        return store_url(store_like) or f"{type(store_like).__name__}({id(store_like):x})"
     if not isinstance(store_like, str | os.PathLike):
         raise StoreError(
             f"Cannot open {store_like!r} ({type(store_like).__name__}) as a Zarr store: give a folder path, "
@@ -82,6 +93,27 @@ def describe_source(store_like: StoreLike) -> str:
     if "://" in text:
         return text
     return str(Path(text).expanduser().resolve())
+
+
+def store_url(store: Store) -> str | None:
+    """The path or URL a store reads from, when it has one (zip files, object stores, fsspec)."""
+    inner = getattr(store, "store", None)  # zarr's ObjectStore wraps an obstore store
+    config = getattr(inner, "config", None)
+    if isinstance(config, Mapping) and "bucket" in config:
+        scheme = "gs" if type(inner).__name__.startswith("GCS") else "s3"
+        prefix = (getattr(inner, "prefix", None) or "").strip("/")
+        return f"{scheme}://{config['bucket']}/{prefix}".rstrip("/")
+    url = getattr(inner, "url", None)
+    if isinstance(url, str):
+        return url.rstrip("/")
+    fs, path = getattr(store, "fs", None), getattr(store, "path", None)
+    if fs is not None and isinstance(path, str):
+        protocol = fs.protocol[0] if isinstance(fs.protocol, tuple | list) else fs.protocol
+        return path if protocol in ("file", "local") else f"{protocol}://{path}".rstrip("/")
+    zip_path = getattr(store, "path", None)
+    if isinstance(zip_path, str | os.PathLike) and type(store).__name__ == "ZipStore":
+        return str(Path(zip_path).resolve())
+    return None
 
 
 def location_of(store_like: StoreLike, storage_options: Mapping[str, Any] | None = None) -> StoreLocation:
@@ -172,6 +204,46 @@ def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> Opened
     return OpenedStore(store, location_of(store), mode, found)
 
 
+def _open_url(
+    url: str, mode: Mode, storage_options: Mapping[str, Any] | None, *, force_overwrite: bool
+) -> OpenedStore:
+    scheme = url.partition("://")[0].lower()
+    if scheme in READ_ONLY_SCHEMES and mode != "r":
+        raise ReadOnlyStoreError(
+            f"{url!r} is served over {scheme.upper()}, which is read-only; open it with mode='r', "
+            "or write to a folder, a zip file or an object store (s3://, gs://) instead."
+        )
+    store = open_url(url, storage_options, read_only=mode == "r")
+    opened = _open_existing(store, mode, force_overwrite=force_overwrite)
+    opened.location = StoreLocation(url, dict(storage_options or {}))
+    return opened
+
+
+def _open_zip(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
+    where = str(path)
+    exists = path.is_file()
+    found = zip_dialect(path) if exists else None
+    if mode in ("r", "r+") and found is None:
+        raise StoreNotFoundError(
+            f"No Zarr store in {where!r} (missing, or a zip without a root group). Check the path, or "
+            "open with mode='w' to create it."
+        )
+    if mode in ("w-", "x") and exists:
+        raise StoreExistsError(f"{where!r} already exists; mode {mode!r} never replaces it.")
+    if mode == "w" and exists and not force_overwrite:
+        raise StoreExistsError(
+            f"{where!r} already exists. Nothing was deleted. Pass force_overwrite=True to replace it, "
+            "or open with mode='a' to modify it."
+        )
+    location = StoreLocation(str(path.resolve()))
+    if mode == "r":
+        return OpenedStore(read_zip(path), location, mode, found)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = StagedZip.begin(path, copy_existing=mode in ("a", "r+"))
+    dialect = found if mode in ("a", "r+") else None
+    return OpenedStore(staged.store(), location, mode, dialect, staged=staged)
+
+
 def open_store(
     store_like: StoreLike,
     *,
@@ -190,10 +262,17 @@ def open_store(
         return _open_existing(store_like, checked, force_overwrite=force_overwrite)
     if isinstance(store_like, str | os.PathLike):
         text = os.fspath(store_like)
-        if "://" not in text:
-            return _open_local(Path(text).expanduser(), checked, force_overwrite=force_overwrite)
+        if text.lower().startswith("file://"):
+            text = text[len("file://") :]
+        if "://" in text:
+            return _open_url(text, checked, storage_options, force_overwrite=force_overwrite)
+        path = Path(text).expanduser()
+        if path.suffix.lower() == ".zip":
+            return _open_zip(path, checked, force_overwrite=force_overwrite)
+        return _open_local(path, checked, force_overwrite=force_overwrite)
     raise StoreError(
-        f"Cannot open {store_like!r} as a Zarr store: give a folder path, a pathlib.Path or a zarr Store."
+        f"Cannot open {store_like!r} as a Zarr store: give a folder path, a '.zip' path, a URL "
+        "or a zarr Store."
     )
 
 

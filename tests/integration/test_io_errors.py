@@ -32,6 +32,10 @@ def _write(store: StoreLike, builder: GroupBuilder, mode: str = "w") -> None:
 
 def _delete_node(store: StoreLike, path: str) -> None:
     """Remove a node by hand (as another tool might) and re-consolidate."""
+    if isinstance(store, Path) and store.suffix == ".zip":
+        pytest.skip("a zip store cannot be edited in place by another tool")
+    if str(store).endswith(".zip"):
+        pytest.skip("edits stored documents in place with plain zarr; a zip archive is only rewritten whole")
     root = zarr.open_group(store, mode="r+", use_consolidated=False)
     del root[path]
     zarr.consolidate_metadata(store if not isinstance(store, Path | str) else str(store))

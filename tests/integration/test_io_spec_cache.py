@@ -32,6 +32,8 @@ def _documents(directory: Path, version: str, types: list[str]) -> dict[str, str
 
 
 def _cache_by_hand(store: StoreLike, version: str, docs: dict[str, str]) -> None:
+    if isinstance(store, Path) and store.suffix == ".zip":
+        pytest.skip("a zip store cannot be edited in place by hand")
     root = zarr.open_group(store, mode="r+", use_consolidated=False)
     group = root.require_group(f"{fmt.SPEC_GROUP}/{NS}/{version}")
     for name, text in docs.items():
@@ -41,6 +43,8 @@ def _cache_by_hand(store: StoreLike, version: str, docs: dict[str, str]) -> None
 
 
 def test_the_newest_version_is_loaded_by_version_order(disk_store: StoreLike, tmp_path: Path) -> None:
+    if str(disk_store).endswith(".zip"):
+        pytest.skip("adds cached versions in place with plain zarr; a zip archive is only rewritten whole")
     with ZarrIO(disk_store, mode="w") as io:
         io.write_builder(GroupBuilder("root"), cache_spec=False)
     new_dir, old_dir = tmp_path / "new", tmp_path / "old"

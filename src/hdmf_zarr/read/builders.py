@@ -110,7 +110,7 @@ class Reader:
                 arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
                 self._arrays[path] = arr
                 return arr
-            with array_construction():
+            with array_construction(self.ctx.store):
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
@@ -229,8 +229,9 @@ class Reader:
                     "ascii" if storage is not None and storage.ascii else "utf8"
                 )
             return TextArray(self.array(path)), ("ascii" if storage is not None and storage.ascii else "utf8")
-        if scalar:
-            return scalars[path], numpy_dtype
+        if scalar:  # v2 stores a scalar with shape [1]: its one element is the value
+            value = scalars[path]
+            return (value.reshape(-1)[0] if isinstance(value, np.ndarray) else value), numpy_dtype
         return self.array(path), numpy_dtype
 
     def _container_at(self, path: str) -> Any:

@@ -83,6 +83,11 @@ class NumericArray(zarr.Array):
         out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over the first axis, as over an h5py dataset (hdmf's DataIO iterates its data)."""
+        for i in range(self.shape[0] if self.shape else 0):
+            yield self[i]
+
 
 class TextArray(ArrayView):
     """Text dataset whose elements come back as Python ``str`` (as HDF5IO returns them)."""

@@ -295,7 +295,7 @@ def _array(
 ) -> AsyncArray[Any]:
     if not large:
         return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
-    with array_construction():
+    with array_construction(store):
         return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
 
 

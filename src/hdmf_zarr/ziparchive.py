@@ -1,0 +1,73 @@
+"""Zip files as stores: read in place, written through a staging folder and published atomically.
+
+Layer: store back-ends (below ``store``). zarr's ZipStore appends a new entry each time a key is
+rewritten, and a write rewrites the root document; so writes go to a staging folder beside the target
+and, on a successful close, are packed into a temporary zip that replaces the target in one rename.
+A failed or abandoned write leaves the target as it was (or absent) and removes the staging folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from zarr.abc.store import Store
+from zarr.storage import LocalStore, ZipStore
+
+from hdmf_zarr import _format as fmt
+
+
+def zip_dialect(path: Path) -> fmt.ZarrFormat | None:
+    """The dialect of the group at the root of the zip file at *path* (None: no group there)."""
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+    if fmt.V3_METADATA_KEY in names:
+        return 3
+    if fmt.V2_GROUP_KEY in names or fmt.V2_CONSOLIDATED_KEY in names:
+        return 2
+    return None
+
+
+@dataclass(slots=True)
+class StagedZip:
+    """A zip being written: a staging folder that becomes *target* on :meth:`commit`."""
+
+    target: Path
+    staging: Path
+
+    @classmethod
+    def begin(cls, target: Path, *, copy_existing: bool) -> StagedZip:
+        staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True)
+        if copy_existing and target.is_file():
+            with zipfile.ZipFile(target) as archive:
+                archive.extractall(staging)
+        return cls(target, staging)
+
+    def store(self) -> Store:
+        return LocalStore(self.staging)
+
+    def commit(self) -> None:
+        """Pack the staging folder into a zip (entries stored: chunks are compressed already), atomically."""
+        tmp = self.target.parent / f".{self.target.name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for folder, _dirs, files in sorted(os.walk(self.staging)):
+                    for name in sorted(files):
+                        full = Path(folder) / name
+                        archive.write(full, full.relative_to(self.staging).as_posix())
+            os.replace(tmp, self.target)
+        finally:
+            tmp.unlink(missing_ok=True)
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def read_store(path: Path) -> Store:
+    return ZipStore(path, mode="r", read_only=True)
