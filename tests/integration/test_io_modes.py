@@ -42,6 +42,8 @@ def _snapshot(store: StoreLike) -> dict[str, bytes]:
     if isinstance(store, MemoryStore):
         return {k: v.to_bytes() for k, v in store._store_dict.items()}
     root = Path(store.root) if isinstance(store, LocalStore) else Path(store)  # type: ignore[arg-type]
+    if root.is_file():  # a zip store
+        return {root.name: root.read_bytes()}
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 

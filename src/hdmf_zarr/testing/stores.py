@@ -32,9 +32,9 @@ DISK_KINDS: Final = frozenset({"str", "path", "local", "zip"})
 
 def zip_supported() -> bool:
     """Whether ``store.open_store`` opens ``*.zip`` paths as zip stores (added by a later change)."""
-    from hdmf_zarr import store as store_module
+    import importlib.util
 
-    return hasattr(store_module, "ZipStore") or "zip" in getattr(store_module, "SUPPORTED_SUFFIXES", ())
+    return importlib.util.find_spec("hdmf_zarr.ziparchive") is not None
 
 
 def available_store_kinds() -> tuple[str, ...]:

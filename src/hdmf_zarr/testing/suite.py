@@ -28,6 +28,8 @@ class RoundTripSuite:
 
     #: Options passed to every ZarrIO the suite opens (e.g. ``{"zarr_format": 2}``).
     io_options: dict[str, Any] = {}
+    #: Sample trees known not to round-trip with this store or dialect: name -> reason (strict xfail).
+    known_failures: dict[str, str] = {}
 
     def make_store(self, tmp_path: Path) -> StoreLike:
         """Return a new, empty store argument; the same object is passed to every IO of one test."""
@@ -43,7 +45,9 @@ class RoundTripSuite:
             assert_builders_equal(builder, io.read_builder())
 
     @pytest.mark.parametrize("tree", sorted(SAMPLE_TREES))
-    def test_round_trip(self, tmp_path: Path, tree: str) -> None:
+    def test_round_trip(self, tmp_path: Path, tree: str, request: pytest.FixtureRequest) -> None:
+        if tree in self.known_failures:
+            request.applymarker(pytest.mark.xfail(strict=True, reason=self.known_failures[tree]))
         self.assert_round_trip(self.make_store(tmp_path), SAMPLE_TREES[tree]())
 
     def test_append_in_mode_a(self, tmp_path: Path) -> None:
