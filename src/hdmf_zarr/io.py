@@ -429,7 +429,9 @@ def _load_cached(
     if not isinstance(location, str):
         return {}
     wanted = _newest_spec_documents(build_index(root).nodes, paths.normalise(location), namespaces)
-    texts = fetch_values(root.store, wanted)  # all documents at once: one round trip on a remote store
+    texts = fetch_values(
+        root.store, wanted, text_in_fill=True
+    )  # all documents at once: one round trip on a remote store
     cached: dict[str, dict[str, str]] = {}
     for path, value in texts.items():
         ns_name = paths.basename(paths.parent(paths.parent(path)))

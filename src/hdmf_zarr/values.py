@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,14 +71,24 @@ def json_equal(a: object, b: object) -> bool:
 
 
 def as_text(value: object) -> str:
-    """Return *value* as text: bytes are decoded as UTF-8, dates formatted ISO 8601, others str()."""
+    """Return *value* as text: bytes decoded as UTF-8, dates in ISO 8601, numbers and paths as str().
+
+    Anything else (an arbitrary object) is refused rather than stored as its ``repr``.
+    """
+    if isinstance(value, str):
+        return value
     if isinstance(value, bytes):
         return value.decode("utf-8")
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, np.generic):
         return as_text(value.item())
-    return str(value)
+    if isinstance(value, bool | int | float | os.PathLike):
+        return str(value)
+    raise UnsupportedValueError(
+        f"Cannot store a {type(value).__name__} as text: {value!r}. Text datasets hold str, bytes, dates, "
+        "numbers or paths; convert the value first."
+    )
 
 
 def text_array(values: object) -> np.ndarray:

@@ -76,7 +76,7 @@ def ensure_peer(version: str) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         subprocess.run([find_python(peer.python_minor), "-m", "venv", str(target)], check=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, f"hdmf-zarr=={version}", "pynwb", "scipy"], check=True)
+        subprocess.run([*pip, f"hdmf-zarr=={version}", "pynwb", "scipy", "s3fs"], check=True)
         if not _works(python, version):
             raise RuntimeError(f"hdmf-zarr {version} does not import in {target}")
         (target / MARKER).write_text(version)

@@ -23,10 +23,14 @@ from hdmf_zarr import legacy, paths
 ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
 
 
-async def _fetch(store: Store, path: str, meta: ArrayMetadata | legacy.LegacyArrayMeta) -> Any:
+async def _fetch(
+    store: Store, path: str, meta: ArrayMetadata | legacy.LegacyArrayMeta, *, text_in_fill: bool
+) -> Any:
     key = paths.to_zarr_key(path)
     if isinstance(meta, legacy.LegacyArrayMeta):
         return await legacy.LegacyObjectArray(store, path, meta).getitem(Ellipsis if meta.shape else ())
+    if text_in_fill and isinstance(meta, ArrayV3Metadata) and meta.shape == () and meta.fill_value:
+        return meta.fill_value  # docs/format.md#specification-cache: no request at all
     if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
@@ -35,10 +39,15 @@ async def _fetch(store: Store, path: str, meta: ArrayMetadata | legacy.LegacyArr
     return await array.getitem(() if meta.shape == () else slice(None))
 
 
-def fetch_values(store: Store, arrays: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the whole value of each small array in *arrays* (by in-store path), fetched concurrently."""
+def fetch_values(store: Store, arrays: Mapping[str, Any], *, text_in_fill: bool = False) -> dict[str, Any]:
+    """Return the whole value of each small array in *arrays* (by in-store path), fetched concurrently.
+
+    ``text_in_fill``: the arrays are cached spec documents, whose non-empty fill value is their text.
+    """
 
     async def fetch_all() -> list[Any]:
-        return await asyncio.gather(*(_fetch(store, p, m) for p, m in arrays.items()))
+        return await asyncio.gather(
+            *(_fetch(store, p, m, text_in_fill=text_in_fill) for p, m in arrays.items())
+        )
 
     return dict(zip(arrays, sync(fetch_all()), strict=True))
