@@ -6,6 +6,7 @@ Layer: primitives. The only module that interprets strings, ``pathlib.Path``, UR
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -15,7 +16,8 @@ from typing import Any, Final, Literal, get_args
 
 import zarr
 from zarr.abc.store import Store
-from zarr.storage import LocalStore, MemoryStore
+from zarr.core.group import AsyncGroup, GroupMetadata
+from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
@@ -55,6 +57,7 @@ class OpenedStore:
     mode: Mode
     zarr_format: fmt.ZarrFormat | None  # the dialect found in an existing store; None for a new one
     staged: StagedZip | None = None  # a zip being written: published on a successful close
+    root_document: bytes | None = None  # the v3 root zarr.json, when detecting the dialect fetched it
 
     @property
     def writable(self) -> bool:
@@ -131,20 +134,26 @@ def _detect_local_format(root: Path) -> fmt.ZarrFormat | None:
     return None
 
 
-async def _detect_store_format(store: Store) -> fmt.ZarrFormat | None:
+async def _detect_store_format(store: Store) -> tuple[fmt.ZarrFormat | None, bytes | None]:
     from zarr.core.buffer import default_buffer_prototype
 
     proto = default_buffer_prototype()
-    if await store.get(fmt.V3_METADATA_KEY, prototype=proto) is not None:
-        return 3
+    root_doc = await store.get(fmt.V3_METADATA_KEY, prototype=proto)
+    if root_doc is not None:
+        return 3, root_doc.to_bytes()
     for key in (fmt.V2_GROUP_KEY, fmt.V2_CONSOLIDATED_KEY):
         if await store.get(key, prototype=proto) is not None:
-            return 2
-    return None
+            return 2, None
+    return None, None
 
 
 def detect_format(store: Store) -> fmt.ZarrFormat | None:
     """Return the dialect of the group at the root of *store*, or None when it holds no group."""
+    return _detect(store)[0]
+
+
+def _detect(store: Store) -> tuple[fmt.ZarrFormat | None, bytes | None]:
+    """The dialect, and the v3 root document already fetched (so that opening does not fetch it again)."""
     from zarr.core.sync import sync
 
     return sync(_detect_store_format(store))
@@ -179,7 +188,7 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore
 
 
 def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
-    found = detect_format(store)
+    found, root_doc = _detect(store)
     where = describe_source(store)
     if mode in ("r", "r+") and found is None:
         raise StoreNotFoundError(f"The store {where} holds no Zarr group; open with mode='w' to create one.")
@@ -201,7 +210,7 @@ def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> Opened
         found = None
     if mode == "r" and not store.read_only:
         store = store.with_read_only(True)
-    return OpenedStore(store, location_of(store), mode, found)
+    return OpenedStore(store, location_of(store), mode, found, root_document=root_doc if found else None)
 
 
 def _open_url(
@@ -287,6 +296,11 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
         return zarr.open_group(
             opened.store, mode="r+", zarr_format=opened.zarr_format, use_consolidated=False
         )
+    if opened.root_document is not None:
+        # Dialect detection already fetched the root document (consolidated metadata included):
+        # build the group from it instead of a second GET.
+        metadata = GroupMetadata.from_dict(json.loads(opened.root_document))
+        return zarr.Group(AsyncGroup(metadata=metadata, store_path=StorePath(opened.store, "")))
     # v2 files may list object arrays zarr-python 3 cannot parse in .zmetadata: their index is read by
     # hdmf_zarr.legacy, so zarr opens only the root group's own documents.
     return zarr.open_group(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hdmf.build import GroupBuilder
 from hdmf.common import get_manager
 
@@ -51,11 +50,6 @@ def test_open_and_read_builder_read_no_data_chunks_and_list_nothing() -> None:
         assert set(metadata_reads) == {fmt.V3_METADATA_KEY}  # the root document, nothing else
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.open_store reads the root document to detect the dialect, then zarr reads it again "
-    "(one extra GET per open: a round trip on remote stores). Fix belongs in store.py.",
-)
 def test_open_reads_the_root_document_once() -> None:
     store = _written()
     with ZarrIO(store, mode="r") as io:
