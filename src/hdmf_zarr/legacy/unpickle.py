@@ -1,19 +1,36 @@
 """A restricted unpickler for the pickled chunks of hdmf-zarr <= 0.13 files. It never runs file code.
 
 Layer: conventions (legacy). Python's general unpickler calls any importable callable named in the
-data, so a crafted file could run code on open. These files only ever hold numpy object arrays of
-plain values and ``hdmf_zarr.utils.ZarrReference`` dicts; this unpickler resolves exactly those globals
-(the reference class mapped to our own :class:`LegacyReference`) and refuses everything else, naming
-the dataset.
+data, so a crafted file could run code on open. These files only ever hold numpy arrays of plain
+values and ``hdmf_zarr.utils.ZarrReference`` dicts. This unpickler resolves exactly the globals such
+pickles name, and refuses everything else, naming the dataset and the refused global.
+
+The admitted globals were taken from real pickles, not guessed: chunks written by hdmf-zarr 0.13.0
+(numpy 2.4) and object/structured arrays, numpy scalars and reference dicts pickled with numpy 1.26
+and 2.4 under every protocol 0-5:
+
+- ``numpy.core.multiarray._reconstruct``/``scalar`` (numpy 1.x), ``numpy._core.multiarray.*`` (2.x);
+- ``numpy.core.numeric._frombuffer``/``numpy._core.numeric._frombuffer`` (protocol 5, numeric arrays);
+- ``numpy.ndarray`` and ``numpy.dtype``;
+- ``hdmf_zarr.utils.ZarrReference``, mapped to our own :class:`LegacyReference`;
+- protocols 0-2 only: ``copy_reg._reconstructor`` (dict subclasses), ``_codecs.encode`` (bytes, Latin-1
+  only), ``__builtin__.bytes``/``dict``;
+- constructors of plain containers pickled by reference rather than by opcode (``complex``,
+  ``set``/``frozenset`` below protocol 4, ``bytearray``); bytes constructors refuse sizes, so a chunk
+  cannot ask for gigabytes of zeros.
+
+Never call ``pickle.loads`` or numcodecs' ``Pickle.decode`` on file data: use :func:`safe_loads`.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
+from numpy._core import multiarray, numeric
 
 from hdmf_zarr.errors import UnsafePickleError
 
@@ -22,36 +39,52 @@ class LegacyReference(dict[str, Any]):
     """Our stand-in for the peer's ``hdmf_zarr.utils.ZarrReference``: a plain dict of source/path/ids."""
 
 
-def _numpy_global(module: str, name: str) -> Any:
-    # numpy >= 2 is installed; numpy 1.x wrote the same functions under numpy.core.
-    from numpy._core import multiarray, numeric
+def _no_size(constructor: type) -> Callable[..., Any]:
+    """Wrap bytes/bytearray so a pickle can build them from data but not from a length."""
 
-    owner: Any = numeric if name == "_frombuffer" else multiarray
-    return getattr(owner, name)
+    def build(*args: Any) -> Any:
+        if args and isinstance(args[0], int):
+            raise UnsafePickleError(f"Refused {constructor.__name__}({args[0]!r}) in a legacy pickled chunk.")
+        return constructor(*args)
+
+    return build
 
 
-_NUMPY_MODULES: Final = frozenset(
-    {"numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric"}
-)
-_NUMPY_FUNCTIONS: Final = frozenset({"_reconstruct", "scalar", "_frombuffer"})
-_BUILTINS: Final = {
-    name: getattr(__import__("builtins"), name)
-    for name in (
-        "bytes",
-        "bytearray",
-        "str",
-        "int",
-        "float",
-        "complex",
-        "bool",
-        "tuple",
-        "list",
-        "dict",
-        "set",
-        "frozenset",
-        "slice",
-    )
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocols 0-2 use it for bytes: Latin-1 text only."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise UnsafePickleError(f"Refused _codecs.encode(..., {encoding!r}) in a legacy pickled chunk.")
+    return text.encode("latin-1")
+
+
+_NUMPY: Final[dict[tuple[str, str], Any]] = {
+    **{
+        (m, n): getattr(multiarray, n)
+        for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+        for n in ("_reconstruct", "scalar")
+    },
+    **{
+        (m, "_frombuffer"): vars(numeric)["_frombuffer"]
+        for m in ("numpy.core.numeric", "numpy._core.numeric")
+    },
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
 }
+_PLAIN: Final[dict[str, Any]] = {
+    "bytes": _no_size(bytes),
+    "bytearray": _no_size(bytearray),
+    "dict": dict,
+    "list": list,
+    "tuple": tuple,
+    "set": set,
+    "frozenset": frozenset,
+    "complex": complex,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+}
+_BUILTIN_MODULES: Final = frozenset({"builtins", "__builtin__"})  # the second: protocols 0-2
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -62,39 +95,51 @@ class RestrictedUnpickler(pickle.Unpickler):
         self._where = where
 
     def find_class(self, module: str, name: str) -> Any:
-        if module in _NUMPY_MODULES and name in _NUMPY_FUNCTIONS:
-            return _numpy_global(module, name)
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(np, name)
-        if module == "numpy.dtypes" and name.endswith("DType"):
-            return getattr(np.dtypes, name)
-        if module == "builtins" and name in _BUILTINS:
-            return _BUILTINS[name]
-        if module == "hdmf_zarr.utils" and name == "ZarrReference":
+        found = _NUMPY.get((module, name))
+        if found is not None:
+            return found
+        if module in _BUILTIN_MODULES and name in _PLAIN:
+            return _PLAIN[name]
+        if (module, name) == ("hdmf_zarr.utils", "ZarrReference"):
             return LegacyReference
-        if module == "copyreg" and name == "_reconstructor":
+        if module in ("copyreg", "copy_reg") and name == "_reconstructor":
             return _reconstructor
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
         raise UnsafePickleError(
-            f"Refused to unpickle {module}.{name} in dataset {self._where!r}: legacy hdmf-zarr files hold "
-            "only numpy arrays, plain values and references, so this chunk was not written by hdmf-zarr "
-            "and may run code. The dataset was not read."
+            f"Refused to unpickle the global {module}.{name} in dataset {self._where!r}: hdmf-zarr files "
+            "hold only numpy arrays, plain values and references, so this chunk was not written by "
+            "hdmf-zarr and could run code. Nothing was run and the dataset was not read; if you trust "
+            "the file, read it with the tool that wrote it."
+        )
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(
+            f"Refused a persistent id {pid!r} in dataset {self._where!r}: hdmf-zarr never writes them."
         )
 
 
 def _reconstructor(cls: type, base: type, state: Any) -> Any:
-    """copyreg's reconstructor limited to the classes this unpickler admits."""
+    """copyreg's protocol 0/1 reconstructor, limited to the reference class over ``dict``."""
     if cls is not LegacyReference or base is not dict:
         raise UnsafePickleError(f"Refused to rebuild {cls!r} from {base!r} in a legacy pickled chunk.")
     return LegacyReference() if state is None else LegacyReference(state)
 
 
 def safe_loads(data: bytes, *, where: str) -> Any:
-    """Unpickle *data* from dataset *where* with :class:`RestrictedUnpickler`."""
+    """Unpickle *data* from dataset *where* with :class:`RestrictedUnpickler`.
+
+    Raises :class:`~hdmf_zarr.errors.UnsafePickleError` for a refused global and for data that is not
+    a well-formed pickle of admitted values.
+    """
     try:
         return RestrictedUnpickler(bytes(data), where=where).load()
     except UnsafePickleError:
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise UnsafePickleError(
-            f"Dataset {where!r} holds a pickled chunk that cannot be decoded: {exc}"
+            f"Dataset {where!r} holds a pickled chunk that cannot be decoded ({type(exc).__name__}: {exc}). "
+            "The file may be damaged; hdmf-zarr wrote these chunks with numcodecs' Pickle codec."
         ) from exc
+    except MemoryError as exc:
+        raise UnsafePickleError(f"Dataset {where!r} holds a pickled chunk too large to decode.") from exc

@@ -1,24 +1,36 @@
 """Read the Zarr v2 dialect of hdmf-zarr <= 0.13 with zarr-python 3, lazily and without running file code.
 
-Layer: conventions (legacy). zarr-python 3 cannot open v2 object arrays whose codec is ``pickle`` or
-``json2`` (references, compounds with references, cached specs), and one such entry makes a
-consolidated open of the whole file fail. So the index of a v2 file is read here from ``.zmetadata``
-(one GET, no listing): numeric and fixed-size arrays become ``ArrayV2Metadata`` that zarr reads as
-usual, and every object array becomes a :class:`LegacyArrayMeta` read by :class:`LegacyObjectArray`,
-which fetches and decodes only the chunks an index touches (pickles through the restricted unpickler).
+Layer: conventions (legacy). May import _format, errors, paths, store, dtypes, values, zarr, numcodecs
+and numpy; ``read`` and ``write`` call it, never the reverse.
+
+Why: zarr-python 3.4 cannot open the v2 object arrays these files hold. It refuses ``|O`` arrays whose
+object codec is ``pickle`` or ``json2`` (references, compounds, cached specs) and ``vlen-bytes``
+arrays with the fill value 0 that zarr 2 wrote (every isodatetime); one such entry in ``.zmetadata``
+makes a consolidated open, or a listing of members, of the whole file fail. It reads ``vlen-utf8``
+arrays but returns ``"0"`` for their missing chunks.
+
+So the index of a v2 file is read here from ``.zmetadata`` (one GET, no listing; a listing walk only
+without it): numeric and fixed-size arrays become zarr's ``ArrayV2Metadata``, read by zarr as usual,
+and every object array becomes a :class:`LegacyArrayMeta`, read by :class:`LegacyObjectArray`, which
+fetches and decodes only the chunks an index touches (pickles through the restricted unpickler).
+
+Interface for readers (see also :mod:`hdmf_zarr.legacy.nodes` for a classified view)::
+
+    index = load_index(store)  # {"/": GroupMetadata, "/a/b": ArrayV2Metadata or LegacyArrayMeta}
+    arr = LegacyObjectArray(store, "/a/b", index["/a/b"])   # no I/O yet
+    arr[2:5], arr[[0, 3]], arr[...]            # numpy arrays of str/bytes/dicts, structured for compounds
+    reference_record(arr[0], where="/a/b")     # -> ReferenceRecord | None
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numcodecs
 import numpy as np
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
@@ -29,16 +41,17 @@ from zarr.core.sync import sync
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr.errors import FormatError
-from hdmf_zarr.legacy.unpickle import LegacyReference, safe_loads
-
-_PICKLE_IDS = frozenset({"pickle"})
-_JSON_IDS = frozenset({"json2", "json"})
-_VLEN_IDS = frozenset({"vlen-utf8", "vlen-bytes", "vlen-array"})
+from hdmf_zarr.legacy import chunks, selection
+from hdmf_zarr.legacy.unpickle import LegacyReference
 
 
 @dataclass(frozen=True, slots=True)
 class LegacyArrayMeta:
-    """The ``.zarray`` (and ``.zattrs``) of a v2 object array that zarr-python 3 cannot open."""
+    """The ``.zarray`` (and ``.zattrs``) of a v2 object array that zarr-python 3 cannot open.
+
+    ``dtype`` is what reads return: the stored dtype, except that an object array of compound rows
+    (``|O`` with a ``zarr_dtype`` field list) reads as the structured dtype of those fields.
+    """
 
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
@@ -51,6 +64,8 @@ class LegacyArrayMeta:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     zarray: Mapping[str, Any] = field(default_factory=dict)  # the stored .zarray document, re-emitted as is
     zarr_format: int = 2
+    stored_dtype: np.dtype[Any] = field(default_factory=lambda: np.dtype(object))
+    rows: bool = False  # an object array whose elements are compound rows
 
     def to_documents(self) -> dict[str, Any]:
         """The ``.zarray`` and ``.zattrs`` JSON of this array (for writing and for .zmetadata)."""
@@ -58,10 +73,8 @@ class LegacyArrayMeta:
 
     @property
     def object_codec(self) -> str:
-        for f in self.filters:
-            if f.get("id") in _PICKLE_IDS | _JSON_IDS | _VLEN_IDS:
-                return str(f["id"])
-        return ""
+        """The id of the object codec (``pickle``, ``json2``, ``vlen-utf8``, ...), "" if none."""
+        return chunks.object_codec_id(self.filters)
 
 
 def _is_object_array(zarray: Mapping[str, Any]) -> bool:
@@ -77,18 +90,44 @@ def _numpy_dtype(spec: Any) -> np.dtype[Any]:
     return np.dtype(spec)
 
 
+def _field_dtype(token: Any) -> np.dtype[Any]:
+    """The numpy dtype of one ``zarr_dtype`` field token; text, bytes and references are objects."""
+    try:
+        dt = np.dtype(token)
+    except (TypeError, ValueError):
+        return np.dtype(object)  # "text", "isodatetime", {"target_type": ...} and other spec tokens
+    return np.dtype(object) if dt.kind in "USOV" else dt
+
+
+def row_dtype(token: Any) -> np.dtype[Any] | None:
+    """The structured dtype a ``zarr_dtype`` field list describes (None if *token* is not one)."""
+    if not isinstance(token, list) or not token:
+        return None
+    if not all(isinstance(f, Mapping) and isinstance(f.get("name"), str) for f in token):
+        return None
+    try:
+        return np.dtype([(f["name"], _field_dtype(f.get("dtype"))) for f in token])
+    except (TypeError, ValueError):
+        return None  # e.g. repeated field names
+
+
 def legacy_meta(zarray: Mapping[str, Any], attrs: Mapping[str, Any]) -> LegacyArrayMeta:
+    """Describe a v2 object array from its ``.zarray`` and ``.zattrs`` documents (no I/O)."""
+    stored = _numpy_dtype(zarray["dtype"])
+    rows = row_dtype(attrs.get(fmt.V2_DTYPE_ATTR)) if stored.kind == "O" else None
     return LegacyArrayMeta(
         shape=tuple(zarray["shape"]),
         chunks=tuple(zarray["chunks"]),
-        dtype=_numpy_dtype(zarray["dtype"]),
+        dtype=rows if rows is not None else stored,
         fill_value=zarray.get("fill_value"),
         filters=tuple(zarray.get("filters") or ()),
         compressor=zarray.get("compressor"),
         order=zarray.get("order", "C"),
-        separator=zarray.get("dimension_separator", "."),
+        separator=zarray.get("dimension_separator") or ".",
         attributes=dict(attrs),
         zarray=dict(zarray),
+        stored_dtype=stored,
+        rows=rows is not None,
     )
 
 
@@ -141,43 +180,20 @@ def load_index(store: Store, *, use_consolidated: bool = True) -> dict[str, Any]
     return nodes
 
 
-# -- decoding object chunks ------------------------------------------------------------------------
+# -- reading object arrays -------------------------------------------------------------------------
 
-
-def _decode_fill(meta: LegacyArrayMeta, where: str) -> Any:
-    value = meta.fill_value
-    if meta.object_codec in _PICKLE_IDS and isinstance(value, str):
-        return safe_loads(base64.b64decode(value), where=where)
-    if value in (0, None) and meta.dtype.kind == "O":
-        return None
-    return value
-
-
-def _decode_chunk(raw: bytes, meta: LegacyArrayMeta, shape: tuple[int, ...], where: str) -> np.ndarray:
-    data: Any = raw
-    if meta.compressor:
-        data = numcodecs.get_codec(dict(meta.compressor)).decode(data)
-    for spec in reversed(meta.filters):
-        codec_id = spec.get("id")
-        if codec_id in _PICKLE_IDS:
-            data = safe_loads(bytes(data), where=where)
-        elif codec_id in _JSON_IDS:
-            data = numcodecs.get_codec(dict(spec)).decode(bytes(data))
-        else:
-            data = numcodecs.get_codec(dict(spec)).decode(data)
-    arr = np.asarray(data, dtype=meta.dtype) if meta.dtype.kind != "O" else np.asarray(data, dtype=object)
-    if arr.size != math.prod(shape):
-        raise FormatError(
-            f"A chunk of {where!r} holds {arr.size} items, not the {math.prod(shape)} expected."
-        )
-    return arr.reshape(shape, order="F" if meta.order == "F" else "C")
+#: Chunks one read fetches at once (bounds open requests against remote stores).
+MAX_CONCURRENT_CHUNKS = 64
 
 
 class LegacyObjectArray:
-    """A lazy view of a v2 object array; ``[...]`` reads only the chunks an index touches.
+    """A lazy view of a v2 object array; ``[...]`` fetches and decodes only the chunks an index touches.
 
-    Elements come back as Python objects: ``str`` (vlen-utf8), ``bytes`` (vlen-bytes),
-    :class:`LegacyReference` dicts (references), and rows of a structured array for compounds.
+    Elements come back as Python objects in numpy arrays: ``str`` (vlen-utf8), ``bytes``
+    (vlen-bytes), :class:`LegacyReference` dicts (pickled references) or dicts (JSON references),
+    decoded ``json2`` values, and structured arrays for compounds (object fields for text and
+    references), whether the file stored a structured chunk or an object array of rows. Indexing is
+    orthogonal, as in h5py: integers, slices, Ellipsis, integer lists and boolean masks per axis.
     """
 
     def __init__(self, store: Store, path: str, meta: LegacyArrayMeta) -> None:
@@ -199,57 +215,59 @@ class LegacyObjectArray:
         return len(self.meta.shape)
 
     @property
+    def size(self) -> int:
+        return math.prod(self.meta.shape)
+
+    @property
     def chunks(self) -> tuple[int, ...]:
         return self.meta.chunks
+
+    @property
+    def path(self) -> str:
+        return self._path
 
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a scalar dataset")
         return self.shape[0]
 
-    def _chunk_key(self, coords: Sequence[int]) -> str:
+    def __repr__(self) -> str:
+        return f"<LegacyObjectArray {self._path!r} shape={self.shape} codec={self.meta.object_codec!r}>"
+
+    def chunk_key(self, coords: Sequence[int]) -> str:
+        """The store key of the chunk at grid *coords*."""
         name = self.meta.separator.join(str(c) for c in coords) if coords else "0"
         return f"{self._key}/{name}" if self._key else name
 
-    async def _chunk(self, coords: tuple[int, ...]) -> np.ndarray:
+    async def _chunk(self, coords: tuple[int, ...], limit: asyncio.Semaphore) -> np.ndarray:
+        """One chunk, cut to the array's edge; the fill value where the store has no chunk."""
         shape = tuple(min(c, s - i * c) for c, s, i in zip(self.meta.chunks, self.shape, coords, strict=True))
-        buf = await self._store.get(self._chunk_key(coords), prototype=default_buffer_prototype())
+        async with limit:
+            buf = await self._store.get(self.chunk_key(coords), prototype=default_buffer_prototype())
         if buf is None:
-            out = np.empty(shape, dtype=self.meta.dtype)
-            out[...] = _decode_fill(self.meta, self._path)
-            return out
-        full = tuple(self.meta.chunks)
-        arr = _decode_chunk(buf.to_bytes(), self.meta, full, self._path)
+            return chunks.fill_chunk(shape, self.meta, where=self._path)
+        arr = chunks.decode_chunk(buf.to_bytes(), self.meta, where=self._path)
         return arr[tuple(slice(0, n) for n in shape)]
-
-    async def _read_block(self, index: list[np.ndarray]) -> np.ndarray:
-        """Read the smallest chunk-aligned block covering *index* (one integer array per axis)."""
-        lo = [int(ix.min()) // c if ix.size else 0 for ix, c in zip(index, self.meta.chunks, strict=True)]
-        hi = [int(ix.max()) // c if ix.size else -1 for ix, c in zip(index, self.meta.chunks, strict=True)]
-        grid = [range(a, b + 1) for a, b in zip(lo, hi, strict=True)]
-        coords = [tuple(c) for c in np.ndindex(*[len(g) for g in grid])]
-        wanted = [tuple(g[i] for g, i in zip(grid, c, strict=True)) for c in coords]
-
-        pieces = await asyncio.gather(*(self._chunk(c) for c in wanted))
-        starts = [a * c for a, c in zip(lo, self.meta.chunks, strict=True)]
-        stops = [min(s, (b + 1) * c) for s, b, c in zip(self.shape, hi, self.meta.chunks, strict=True)]
-        block = np.empty([b - a for a, b in zip(starts, stops, strict=True)], dtype=self.meta.dtype)
-        for chunk_coords, piece in zip(wanted, pieces, strict=True):
-            origin = [cc * c - s for cc, c, s in zip(chunk_coords, self.meta.chunks, starts, strict=True)]
-            block[tuple(slice(o, o + n) for o, n in zip(origin, piece.shape, strict=True))] = piece
-        return block[np.ix_(*[ix - s for ix, s in zip(index, starts, strict=True)])]
 
     async def getitem(self, key: Any) -> Any:
         """The selection *key*, read on the running event loop (zarr's async API style)."""
+        chunks.check_codecs(self.meta.filters, self.meta.compressor, where=self._path)
+        limit = asyncio.Semaphore(MAX_CONCURRENT_CHUNKS)
         if not self.shape:
-            return (await self._chunk(()))[()]
-        index, squeeze = _normalise_key(key, self.shape)
-        if any(ix.size == 0 for ix in index):
-            return np.empty(
-                [ix.size for ix, s in zip(index, squeeze, strict=True) if not s], dtype=self.dtype
+            return (await self._chunk((), limit))[()]
+        axes = [
+            selection.plan_axis(ix, squeeze, chunk=c, size=s)
+            for (ix, squeeze), c, s in zip(
+                selection.normalise_key(key, self.shape), self.meta.chunks, self.shape, strict=True
             )
-        block = await self._read_block(index)
-        return block[tuple(0 if s else slice(None) for s in squeeze)]
+        ]
+        block = chunks.blank(tuple(int(a.lengths.sum()) for a in axes), self.dtype)
+        parts = list(selection.touched(axes)) if all(a.positions.size for a in axes) else []
+        pieces = await asyncio.gather(*(self._chunk(coords, limit) for coords, _ in parts))
+        for (_, region), piece in zip(parts, pieces, strict=True):
+            block[region] = piece
+        out = block[np.ix_(*[a.positions for a in axes])]
+        return out[tuple(0 if a.squeeze else slice(None) for a in axes)]
 
     def __getitem__(self, key: Any) -> Any:
         return sync(self.getitem(key))
@@ -261,36 +279,6 @@ class LegacyObjectArray:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = np.asarray(self[...])
         return arr.astype(dtype) if dtype is not None else arr
-
-
-def _normalise_key(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], list[bool]]:
-    """Turn an index into one sorted-or-not integer array per axis, and which axes an integer removed."""
-    parts = list(key) if isinstance(key, tuple) else [key]
-    if any(p is Ellipsis for p in parts):
-        i = next(i for i, p in enumerate(parts) if p is Ellipsis)
-        parts[i : i + 1] = [slice(None)] * (len(shape) - len(parts) + 1)
-    parts += [slice(None)] * (len(shape) - len(parts))
-    if len(parts) > len(shape):
-        raise IndexError(f"too many indices for an array of shape {shape}")
-    index: list[np.ndarray] = []
-    squeeze: list[bool] = []
-    for part, size in zip(parts, shape, strict=True):
-        if isinstance(part, slice):
-            index.append(np.arange(size)[part])
-            squeeze.append(False)
-        elif isinstance(part, int | np.integer):
-            value = int(part) + size if int(part) < 0 else int(part)
-            if not 0 <= value < size:
-                raise IndexError(f"index {part} is out of bounds for an axis of size {size}")
-            index.append(np.asarray([value]))
-            squeeze.append(True)
-        else:
-            arr = np.asarray(part)
-            if arr.dtype == bool:
-                arr = np.flatnonzero(arr)
-            index.append(np.where(arr < 0, arr + size, arr).astype(np.int64))
-            squeeze.append(False)
-    return index, squeeze
 
 
 def reference_record(value: Any, *, where: str) -> fmt.ReferenceRecord | None:
