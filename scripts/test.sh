@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff";          ruff check src tests benchmarks scripts
-echo "== ruff format";   ruff format --check src tests benchmarks scripts
+lint_dirs=$(ls -d src tests benchmarks scripts 2>/dev/null)
+echo "== ruff";          ruff check $lint_dirs
+echo "== ruff format";   ruff format --check $lint_dirs
 echo "== mypy";          mypy
 echo "== import layers"; lint-imports
 echo "== pytest"
