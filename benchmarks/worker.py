@@ -1,0 +1,386 @@
+"""One benchmark measurement in this (fresh) process; prints one JSON line on stdout.
+
+Runs in every venv (ours, hdmf-zarr 0.14 on py3.12, hdmf-zarr 0.13 on py3.11), so it uses only the
+public pynwb + ``NWBZarrIO`` / ``NWBHDF5IO`` API and python3.11 syntax. The driver (``run.py``) calls
+it once per backend x workload x phase x repetition.
+
+    python worker.py --backend ours --workload medium --phase write --path /tmp/x.nwb.zarr [--quick]
+
+Backends: ours, peer014, peer013 (NWBZarrIO of the venv's hdmf_zarr), hdf5 (NWBHDF5IO).
+Special workloads run in our venv only: ``raw`` (plain zarr-python on the medium array, chunks and
+codecs copied from ours' file; ``--backend raw`` = zarr's own codec pipeline, ``raw-zarrs`` = zarrs)
+and ``build`` (hdmf ObjectMapper build/construct cost through the NWBHDF5IO manager).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+
+import numpy as np
+
+SIZES = {
+    # workload: (full, quick)
+    "stress_series": (2000, 200),
+    "medium_samples": (3_000_000, 300_000),
+    "references_images": (5000, 500),
+}
+N_CHANNELS = 64
+SERIES_NAME = "ElectricalSeries"
+SLICE = (1_000_000, 1_030_000)  # one second at 30 kHz (quick: scaled into range)
+SLICE_QUICK = (100_000, 130_000)
+
+
+def size(key, quick):
+    full, small = SIZES[key]
+    return small if quick else full
+
+
+def rss_mib():
+    # ru_maxrss is KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --------------------------------------------------------------------------- IO helpers
+
+
+def io_class(backend):
+    if backend == "hdf5":
+        from pynwb import NWBHDF5IO
+
+        return NWBHDF5IO
+    from hdmf_zarr import NWBZarrIO
+
+    return NWBZarrIO
+
+
+def open_write(backend, path):
+    cls = io_class(backend)
+    return cls(path, mode="w")
+
+
+def open_read(backend, path):
+    cls = io_class(backend)
+    return cls(path, mode="r")
+
+
+def disk_usage(path):
+    if os.path.isfile(path):
+        return {"files": 1, "folders": 0, "bytes": os.path.getsize(path)}
+    files = folders = nbytes = 0
+    for root, dirs, names in os.walk(path):
+        folders += len(dirs)
+        files += len(names)
+        for n in names:
+            nbytes += os.path.getsize(os.path.join(root, n))
+    return {"files": files, "folders": folders, "bytes": nbytes}
+
+
+# --------------------------------------------------------------------------- file builders
+
+
+def base_file(identifier):
+    from pynwb import NWBFile
+
+    return NWBFile(
+        session_description="hdmf_zarr benchmark",
+        identifier=identifier,
+        session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    )
+
+
+def build_stress(quick):
+    from pynwb import TimeSeries
+
+    nwb = base_file("stress")
+    module = nwb.create_processing_module(name="stress", description="many small series")
+    rng = np.random.default_rng(0)
+    for i in range(size("stress_series", quick)):
+        module.add(TimeSeries(name="ts%05d" % i, data=rng.standard_normal(100), unit="a.u.", rate=1.0))
+    return nwb
+
+
+def add_electrodes(nwb, n=N_CHANNELS):
+    device = nwb.create_device(name="probe")
+    group = nwb.create_electrode_group(name="shank0", description="shank", location="CA1", device=device)
+    for i in range(n):
+        nwb.add_electrode(group=group, location="CA1", x=float(i), y=0.0, z=0.0)
+    return group
+
+
+def medium_data(quick):
+    """int16 noise, made in blocks so no float64 copy of the whole array inflates the peak-RSS baseline."""
+    rng = np.random.default_rng(0)
+    n = size("medium_samples", quick)
+    out = np.empty((n, N_CHANNELS), dtype=np.int16)
+    block = 50_000
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        out[start:stop] = rng.standard_normal((stop - start, N_CHANNELS)) * 50
+    return out
+
+
+def build_medium(quick, data):
+    from pynwb import TimeSeries
+    from pynwb.ecephys import ElectricalSeries
+
+    nwb = base_file("medium")
+    add_electrodes(nwb)
+    region = nwb.create_electrode_table_region(list(range(N_CHANNELS)), "all electrodes")
+    nwb.add_acquisition(
+        ElectricalSeries(name=SERIES_NAME, data=data, electrodes=region, rate=30000.0, starting_time=0.0)
+    )
+    rng = np.random.default_rng(1)
+    for u in range(200):
+        n = int(rng.integers(900, 1100))
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 100.0, n)))
+    nwb.add_trial_column(name="label", description="trial label")
+    for t in range(500):
+        nwb.add_trial(start_time=t * 0.2, stop_time=t * 0.2 + 0.1, label="trial-%d" % t)
+    module = nwb.create_processing_module(name="misc", description="small series")
+    first = None
+    for i in range(50):
+        ts = TimeSeries(
+            name="small%02d" % i, data=rng.standard_normal(100), unit="a.u.", timestamps=np.arange(100) * 0.01
+        )
+        module.add(ts)
+        if first is None:
+            first = ts
+    # the soft link: timestamps given as another TimeSeries
+    module.add(TimeSeries(name="linked", data=rng.standard_normal(100), unit="a.u.", timestamps=first))
+    return nwb
+
+
+def build_references(quick):
+    from pynwb.base import ImageReferences, Images
+    from pynwb.image import GrayscaleImage
+
+    nwb = base_file("references")
+    add_electrodes(nwb)
+    n = size("references_images", quick)
+    images = [GrayscaleImage(name="img%05d" % i, data=np.full((2, 2), i % 255, dtype=np.uint8)) for i in range(n)]
+    container = Images(
+        name="images",
+        images=images,
+        description="tiny images",
+        order_of_images=ImageReferences(name="order_of_images", data=images),
+    )
+    nwb.add_acquisition(container)
+    rng = np.random.default_rng(2)
+    for u in range(100):
+        electrodes = sorted(int(e) for e in rng.choice(N_CHANNELS, 4, replace=False))
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 10.0, 20)), electrodes=electrodes)
+    return nwb
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def timed_write(backend, path, nwb):
+    before = rss_mib()
+    t0 = time.perf_counter()
+    with open_write(backend, path) as io:
+        io.write(nwb)
+    wall = time.perf_counter() - t0
+    return {"write_s": wall, "write_peak_mem_mib": rss_mib() - before, **disk_usage(path)}
+
+
+def phase_write(args):
+    if args.workload == "stress":
+        nwb = build_stress(args.quick)
+    elif args.workload == "medium":
+        nwb = build_medium(args.quick, medium_data(args.quick))
+    elif args.workload == "references":
+        nwb = build_references(args.quick)
+    else:
+        raise ValueError("no write phase for workload %r" % args.workload)
+    return timed_write(args.backend, args.path, nwb)
+
+
+def phase_read(args):
+    out = {}
+    t0 = time.perf_counter()
+    io = open_read(args.backend, args.path)
+    nwb = io.read()
+    out["open_read_s"] = time.perf_counter() - t0
+    try:
+        if args.workload == "stress":
+            t0 = time.perf_counter()
+            total = 0
+            for ts in nwb.processing["stress"].data_interfaces.values():
+                total += len(ts.data[:])
+            out["read_all_data_s"] = time.perf_counter() - t0
+            out["values_read"] = total
+        elif args.workload == "medium":
+            data = nwb.acquisition[SERIES_NAME].data
+            lo, hi = SLICE_QUICK if args.quick else SLICE
+            t0 = time.perf_counter()
+            first = data[lo:hi, :]
+            out["slice_cold_s"] = time.perf_counter() - t0
+            times = []
+            for _ in range(10):
+                t0 = time.perf_counter()
+                again = data[lo:hi, :]
+                times.append(time.perf_counter() - t0)
+            out["slice_warm_s"] = statistics.median(times)
+            assert first.shape == again.shape == (hi - lo, N_CHANNELS)
+            t0 = time.perf_counter()
+            full = data[:]
+            out["full_read_first_s"] = time.perf_counter() - t0
+            del full
+            t0 = time.perf_counter()
+            full = data[:]
+            out["full_read_warm_s"] = time.perf_counter() - t0
+            out["full_shape"] = list(full.shape)
+            # touch the link target so a broken link would show
+            linked = nwb.processing["misc"]["linked"]
+            out["link_ok"] = linked.timestamps is not None and len(linked.timestamps[:]) == 100
+        elif args.workload == "references":
+            t0 = time.perf_counter()
+            order = nwb.acquisition["images"].order_of_images
+            names = [img.name for img in order.data[:]]
+            out["resolve_images_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            units = nwb.units
+            n_rows = 0
+            for i in range(len(units)):
+                df = units["electrodes"][i]
+                n_rows += len(df)
+            out["resolve_unit_electrodes_s"] = time.perf_counter() - t0
+            out["resolve_all_s"] = out["resolve_images_s"] + out["resolve_unit_electrodes_s"]
+            out["images_resolved"] = len(names)
+            out["electrode_rows_resolved"] = n_rows
+    finally:
+        io.close()
+    return out
+
+
+def phase_raw(args):
+    """Plain zarr-python on the medium array with ours' chunks and codecs (our venv only)."""
+    import zarr
+
+    if args.backend == "raw-zarrs":
+        zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})
+    src = zarr.open_array(args.source + "/acquisition/%s/data" % SERIES_NAME, mode="r")
+    meta = {
+        "chunks": list(src.chunks),
+        "shards": list(src.shards) if src.shards else None,
+        "compressors": [repr(c) for c in src.compressors],
+        "filters": [repr(f) for f in src.filters],
+        "serializer": repr(src.serializer),
+        "codec_pipeline": zarr.config.get("codec_pipeline.path"),
+    }
+    if args.phase == "write":
+        data = medium_data(args.quick)
+        assert data.shape == src.shape and data.dtype == src.dtype
+        before = rss_mib()
+        t0 = time.perf_counter()
+        arr = zarr.create_array(
+            store=args.path,
+            shape=data.shape,
+            dtype=data.dtype,
+            chunks=src.chunks,
+            shards=src.shards,
+            compressors=src.compressors,
+            filters=src.filters,
+            serializer=src.serializer,
+            zarr_format=src.metadata.zarr_format,
+            overwrite=True,
+        )
+        arr[:] = data
+        wall = time.perf_counter() - t0
+        return {"write_s": wall, "write_peak_mem_mib": rss_mib() - before, "meta": meta, **disk_usage(args.path)}
+    arr = zarr.open_array(args.path, mode="r")
+    t0 = time.perf_counter()
+    full = arr[:]
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = arr[:]
+    warm = time.perf_counter() - t0
+    return {"full_read_first_s": first, "full_read_warm_s": warm, "full_shape": list(full.shape), "meta": meta}
+
+
+def phase_build(args):
+    """hdmf build (containers -> builders) and construct (builders -> containers) via NWBHDF5IO's manager."""
+    from pynwb import NWBHDF5IO, get_manager
+
+    kind, _, of = args.phase.partition("-")  # build-stress, build-medium, construct-stress, ...
+    if kind == "build":
+        if of == "stress":
+            nwb = build_stress(args.quick)
+        else:
+            nwb = build_medium(args.quick, medium_data(args.quick))
+        manager = get_manager()
+        t0 = time.perf_counter()
+        manager.build(nwb)
+        return {"build_s": time.perf_counter() - t0}
+    # construct: read builders from the HDF5 file, then construct with a fresh manager
+    with NWBHDF5IO(args.path, mode="r") as io:
+        t0 = time.perf_counter()
+        builder = io.read_builder()
+        read_builder = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        io.manager.construct(builder)
+        construct = time.perf_counter() - t0
+    return {"read_builder_s": read_builder, "construct_s": construct}
+
+
+def versions():
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("hdmf-zarr", "hdmf_zarr", "hdmf", "pynwb", "zarr", "h5py", "numpy", "numcodecs", "zarrs"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--workload", required=True, choices=["stress", "medium", "references", "raw", "build"])
+    parser.add_argument("--phase", required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--source", help="raw: ours' medium file to copy chunks/codecs from")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    record = {
+        "backend": args.backend,
+        "workload": args.workload,
+        "phase": args.phase,
+        "quick": args.quick,
+        "versions": versions(),
+    }
+    try:
+        if args.workload == "raw":
+            result = phase_raw(args)
+        elif args.workload == "build":
+            result = phase_build(args)
+        elif args.phase == "write":
+            result = phase_write(args)
+        elif args.phase == "read":
+            result = phase_read(args)
+        else:
+            raise ValueError("unknown phase %r" % args.phase)
+        record["ok"] = True
+        record["result"] = result
+    except Exception as exc:  # a backend failing on a workload is a result, not a crash
+        record["ok"] = False
+        record["error"] = "%s: %s" % (type(exc).__name__, exc)
+        record["traceback"] = traceback.format_exc()[-4000:]
+    record["peak_rss_mib"] = rss_mib()
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
