@@ -157,3 +157,160 @@ def test_planted_payload_in_a_v2_store_is_never_run(tmp_path: Path, where: str) 
 def test_unpickler_has_no_general_fallback() -> None:
     with pytest.raises(UnsafePickleError, match=r"os\.system|posix\.system"):
         RestrictedUnpickler(pickle.dumps(os.system), where="/x").load()
+
+
+# Pickles made with numpy 1.26.4 (python 3.11) of what hdmf-zarr <= 0.13 stored: reference arrays of
+# hdmf_zarr.utils.ZarrReference, compound rows with a reference field, a compound fill value, and a
+# numeric array (protocol 5 uses numpy.core.numeric._frombuffer). numpy 1.x names numpy.core.*.
+NUMPY_126_PICKLES = {
+    ("refs", 2): (
+        "gAJjbnVtcHkuY29yZS5tdWx0aWFycmF5Cl9yZWNvbnN0cnVjdApxAGNudW1weQpuZGFycmF5CnEBSwCFcQJjX2NvZGVjcwpl"
+        "bmNvZGUKcQNYAQAAAGJxBFgGAAAAbGF0aW4xcQWGcQZScQeHcQhScQkoSwFLAoVxCmNudW1weQpkdHlwZQpxC1gCAAAATzhx"
+        "DImIh3ENUnEOKEsDWAEAAAB8cQ9OTk5K/////0r/////Sz90cRBiiV1xEShjaGRtZl96YXJyLnV0aWxzClphcnJSZWZlcmVu"
+        "Y2UKcRIpgXETKFgGAAAAc291cmNlcRRYAQAAAC5xFVgEAAAAcGF0aHEWWAIAAAAvYXEXWAkAAABvYmplY3RfaWRxGFgCAAAA"
+        "bzFxGVgQAAAAc291cmNlX29iamVjdF9pZHEaWAIAAABzMXEbdU5ldHEcYi4="
+    ),
+    ("refs", 5): (
+        "gAWV9QAAAAAAAACMFW51bXB5LmNvcmUubXVsdGlhcnJheZSMDF9yZWNvbnN0cnVjdJSTlIwFbnVtcHmUjAduZGFycmF5lJOU"
+        "SwCFlEMBYpSHlFKUKEsBSwKFlGgDjAVkdHlwZZSTlIwCTziUiYiHlFKUKEsDjAF8lE5OTkr/////Sv////9LP3SUYoldlCiM"
+        "D2hkbWZfemFyci51dGlsc5SMDVphcnJSZWZlcmVuY2WUk5QpgZQojAZzb3VyY2WUjAEulIwEcGF0aJSMAi9hlIwJb2JqZWN0"
+        "X2lklIwCbzGUjBBzb3VyY2Vfb2JqZWN0X2lklIwCczGUdU5ldJRiLg=="
+    ),
+    ("rows", 2): (
+        "gAJjbnVtcHkuY29yZS5tdWx0aWFycmF5Cl9yZWNvbnN0cnVjdApxAGNudW1weQpuZGFycmF5CnEBSwCFcQJjX2NvZGVjcwpl"
+        "bmNvZGUKcQNYAQAAAGJxBFgGAAAAbGF0aW4xcQWGcQZScQeHcQhScQkoSwFLAoVxCmNudW1weQpkdHlwZQpxC1gDAAAAVjE2"
+        "cQyJiIdxDVJxDihLA1gBAAAAfHEPTlgJAAAAaWR4X3N0YXJ0cRBYBQAAAGNvdW50cRFYCgAAAHRpbWVzZXJpZXNxEodxE31x"
+        "FChoEGgLWAIAAABpNHEViYiHcRZScRcoSwNYAQAAADxxGE5OTkr/////Sv////9LAHRxGWJLAIZxGmgRaBdLBIZxG2gSaAtY"
+        "AgAAAE84cRyJiIdxHVJxHihLA2gPTk5OSv////9K/////0s/dHEfYksIhnEgdUsQSwFLG3RxIWKJXXEiKEsASwVjaGRtZl96"
+        "YXJyLnV0aWxzClphcnJSZWZlcmVuY2UKcSMpgXEkKFgGAAAAc291cmNlcSVYAQAAAC5xJlgEAAAAcGF0aHEnWAIAAAAvYXEo"
+        "WAkAAABvYmplY3RfaWRxKVgCAAAAbzFxKlgQAAAAc291cmNlX29iamVjdF9pZHErWAIAAABzMXEsdYdxLUsFSwdoIymBcS4o"
+        "aCVoJmgnWAIAAAAvYnEvaClOaCtOdYdxMGV0cTFiLg=="
+    ),
+    ("rows", 5): (
+        "gAWVlgEAAAAAAACMFW51bXB5LmNvcmUubXVsdGlhcnJheZSMDF9yZWNvbnN0cnVjdJSTlIwFbnVtcHmUjAduZGFycmF5lJOU"
+        "SwCFlEMBYpSHlFKUKEsBSwKFlGgDjAVkdHlwZZSTlIwDVjE2lImIh5RSlChLA4wBfJROjAlpZHhfc3RhcnSUjAVjb3VudJSM"
+        "CnRpbWVzZXJpZXOUh5R9lChoEWgMjAJpNJSJiIeUUpQoSwOMATyUTk5OSv////9K/////0sAdJRiSwCGlGgSaBhLBIaUaBNo"
+        "DIwCTziUiYiHlFKUKEsDaBBOTk5K/////0r/////Sz90lGJLCIaUdUsQSwFLG3SUYoldlChLAEsFjA9oZG1mX3phcnIudXRp"
+        "bHOUjA1aYXJyUmVmZXJlbmNllJOUKYGUKIwGc291cmNllIwBLpSMBHBhdGiUjAIvYZSMCW9iamVjdF9pZJSMAm8xlIwQc291"
+        "cmNlX29iamVjdF9pZJSMAnMxlHWHlEsFSwdoJimBlChoKGgpaCqMAi9ilGgsTmguTnWHlGV0lGIu"
+    ),
+    ("fill", 2): (
+        "gAJjbnVtcHkuY29yZS5tdWx0aWFycmF5CnNjYWxhcgpxAGNudW1weQpkdHlwZQpxAVgDAAAAVjE2cQKJiIdxA1JxBChLA1gB"
+        "AAAAfHEFTlgJAAAAaWR4X3N0YXJ0cQZYBQAAAGNvdW50cQdYCgAAAHRpbWVzZXJpZXNxCIdxCX1xCihoBmgBWAIAAABpNHEL"
+        "iYiHcQxScQ0oSwNYAQAAADxxDk5OTkr/////Sv////9LAHRxD2JLAIZxEGgHaA1LBIZxEWgIaAFYAgAAAE84cRKJiIdxE1Jx"
+        "FChLA2gFTk5OSv////9K/////0s/dHEVYksIhnEWdUsQSwFLG3RxF2JjbnVtcHkuY29yZS5tdWx0aWFycmF5Cl9yZWNvbnN0"
+        "cnVjdApxGGNudW1weQpuZGFycmF5CnEZSwCFcRpjX2NvZGVjcwplbmNvZGUKcRtYAQAAAGJxHFgGAAAAbGF0aW4xcR2GcR5S"
+        "cR+HcSBScSEoSwEpaASJXXEiSwBLAEsAh3EjYXRxJGKGcSVScSYu"
+    ),
+    ("fill", 5): (
+        "gAWVHgEAAAAAAACMFW51bXB5LmNvcmUubXVsdGlhcnJheZSMBnNjYWxhcpSTlIwFbnVtcHmUjAVkdHlwZZSTlIwDVjE2lImI"
+        "h5RSlChLA4wBfJROjAlpZHhfc3RhcnSUjAVjb3VudJSMCnRpbWVzZXJpZXOUh5R9lChoCmgFjAJpNJSJiIeUUpQoSwOMATyU"
+        "Tk5OSv////9K/////0sAdJRiSwCGlGgLaBFLBIaUaAxoBYwCTziUiYiHlFKUKEsDaAlOTk5K/////0r/////Sz90lGJLCIaU"
+        "dUsQSwFLG3SUYmgAjAxfcmVjb25zdHJ1Y3SUk5RoA4wHbmRhcnJheZSTlEsAhZRDAWKUh5RSlChLASloCIldlEsASwBLAIeU"
+        "YXSUYoaUUpQu"
+    ),
+    ("numbers", 2): (
+        "gAJjbnVtcHkuY29yZS5tdWx0aWFycmF5Cl9yZWNvbnN0cnVjdApxAGNudW1weQpuZGFycmF5CnEBSwCFcQJjX2NvZGVjcwpl"
+        "bmNvZGUKcQNYAQAAAGJxBFgGAAAAbGF0aW4xcQWGcQZScQeHcQhScQkoSwFLA4VxCmNudW1weQpkdHlwZQpxC1gCAAAAZjhx"
+        "DImIh3ENUnEOKEsDWAEAAAA8cQ9OTk5K/////0r/////SwB0cRBiiWgDWBkAAAAAAAAAAAAAAAAAAAAAAMOwPwAAAAAAAABA"
+        "cRFoBYZxElJxE3RxFGIu"
+    ),
+    ("numbers", 5): (
+        "gAWViwAAAAAAAACMEm51bXB5LmNvcmUubnVtZXJpY5SMC19mcm9tYnVmZmVylJOUKJYYAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "8D8AAAAAAAAAQJSMBW51bXB5lIwFZHR5cGWUk5SMAmY4lImIh5RSlChLA4wBPJROTk5K/////0r/////SwB0lGJLA4WUjAFD"
+        "lHSUUpQu"
+    ),
+}
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_numpy_1_pickles_decode(protocol: int) -> None:
+    def load(name: str) -> object:
+        return safe_loads(base64.b64decode(NUMPY_126_PICKLES[name, protocol]), where=f"/{name}")
+
+    refs = load("refs")
+    assert isinstance(refs, np.ndarray)
+    assert isinstance(refs[0], LegacyReference)
+    assert refs[0] == {"source": ".", "path": "/a", "object_id": "o1", "source_object_id": "s1"}
+    assert refs[1] is None
+    rows = load("rows")
+    assert isinstance(rows, np.ndarray)
+    assert rows.dtype.names == ("idx_start", "count", "timeseries")
+    assert rows["count"].tolist() == [5, 7]
+    assert [r["path"] for r in rows["timeseries"]] == ["/a", "/b"]
+    fill = load("fill")
+    assert isinstance(fill, np.void)
+    assert fill["count"] == 0
+    assert fill["timeseries"] == 0  # np.zeros puts 0 in object fields
+    assert np.array_equal(load("numbers"), np.arange(3.0))  # type: ignore[arg-type]
+
+
+def _peer_reference(monkeypatch: pytest.MonkeyPatch) -> type:
+    import sys
+    import types
+
+    peer_utils = types.ModuleType("hdmf_zarr.utils")
+
+    class ZarrReference(dict):  # type: ignore[type-arg]
+        pass
+
+    ZarrReference.__module__ = "hdmf_zarr.utils"
+    ZarrReference.__qualname__ = "ZarrReference"
+    peer_utils.ZarrReference = ZarrReference  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "hdmf_zarr.utils", peer_utils)
+    return ZarrReference
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_protocol_of_legacy_values_decodes(protocol: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Protocols 0-2 name copy_reg, __builtin__ and _codecs; they decode to the same values."""
+    ref_cls = _peer_reference(monkeypatch)
+    refs = np.empty(3, dtype=object)
+    refs[:] = [ref_cls(source=".", path="/a"), None, ref_cls(source="../x.zarr", path="/b")]
+    rows = np.empty(2, dtype=[("n", "<i4"), ("r", "O"), ("t", "O")])
+    rows["n"] = [1, 2]
+    rows["r"] = [refs[0], refs[2]]
+    rows["t"] = ["é", "b"]
+    values = [refs, rows, np.float64(0.5), b"raw\x00bytes", bytearray(b"ba"), {1, 2}, 1 + 2j, (b"", "")]
+    blobs = [pickle.dumps(v, protocol=protocol) for v in values]
+    monkeypatch.delitem(__import__("sys").modules, "hdmf_zarr.utils")
+    back = [safe_loads(b, where="/p") for b in blobs]
+    assert [dict(r) if r is not None else None for r in back[0]] == [
+        {"source": ".", "path": "/a"},
+        None,
+        {"source": "../x.zarr", "path": "/b"},
+    ]
+    assert all(isinstance(r, LegacyReference) for r in back[0] if r is not None)
+    assert back[1]["t"].tolist() == ["é", "b"]
+    assert [r["path"] for r in back[1]["r"]] == ["/a", "/b"]
+    assert back[2:] == values[2:]
+
+
+@pytest.mark.parametrize(
+    ("payload", "refused"),
+    [
+        (b"cos\nsystem\n(S'touch /tmp/x'\ntR.", "os.system"),
+        (b"csubprocess\ncall\n(S'true'\ntR.", "subprocess.call"),
+        (b"cbuiltins\neval\n(S'1'\ntR.", "builtins.eval"),
+        (b"c__builtin__\ngetattr\n(c__builtin__\ndict\nS'x'\ntR.", "__builtin__.getattr"),
+        (b"cnumpy\nload\n(S'x'\ntR.", "numpy.load"),
+        (b"cnumpy.dtypes\nStringDType\n)R.", "numpy.dtypes.StringDType"),
+        (b"c_codecs\nencode\n(S'x'\nS'zlib'\ntR.", "_codecs.encode"),
+        (b"cbuiltins\nbytes\n(I99999999999\ntR.", "bytes"),
+        (b"ccopyreg\n_reconstructor\n(cbuiltins\nlist\ncbuiltins\nlist\nNtR.", "list"),
+    ],
+)
+def test_refused_globals_are_named(payload: bytes, refused: str) -> None:
+    with pytest.raises(UnsafePickleError, match=refused.replace(".", r"\.")) as info:
+        safe_loads(payload, where="/acquisition/x/data")
+    assert "/acquisition/x/data" in str(info.value) or refused in str(info.value)
+
+
+def test_persistent_ids_are_refused() -> None:
+    with pytest.raises(UnsafePickleError, match="persistent id"):
+        safe_loads(b"P1\n.", where="/d")
+
+
+def test_garbage_is_a_decoding_error_naming_the_dataset() -> None:
+    with pytest.raises(UnsafePickleError, match="/general/x"):
+        safe_loads(b"\x80\x05not a pickle", where="/general/x")
