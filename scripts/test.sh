@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-lint_dirs=$(ls -d src tests benchmarks scripts 2>/dev/null)
+lint_dirs=""
+for d in src tests benchmarks scripts; do [ -d "$d" ] && lint_dirs="$lint_dirs $d"; done
 echo "== ruff";          ruff check $lint_dirs
 echo "== ruff format";   ruff format --check $lint_dirs
 echo "== mypy";          mypy
