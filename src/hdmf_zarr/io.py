@@ -178,14 +178,7 @@ class ZarrIO(HDMFIO):
     @staticmethod
     def can_read(path: StoreLike, storage_options: Mapping[str, Any] | None = None) -> bool:
         """Return whether *path* holds a Zarr store this backend reads (either dialect)."""
-        try:
-            opened = open_store(path, mode="r", storage_options=storage_options)
-        except (OSError, ValueError):
-            return False
-        try:
-            return opened.zarr_format is not None
-        finally:
-            opened.close()
+        return stored_dialect(path, storage_options) is not None
 
     # -- namespaces ------------------------------------------------------------------------------
     @classmethod
@@ -457,13 +450,20 @@ class ZarrV2IO(ZarrIO):
     """
 
 
-def is_zarr_v2_file(path: StoreLike, storage_options: Mapping[str, Any] | None = None) -> bool:
-    """Whether *path* holds a file in the Zarr v2 dialect (hdmf-zarr <= 0.13), as hdmf-zarr 0.14 offers."""
+def stored_dialect(
+    path: StoreLike, storage_options: Mapping[str, Any] | None = None
+) -> fmt.ZarrFormat | None:
+    """The dialect of the file at *path* (2 or 3), or None when nothing readable is there."""
     try:
         opened = open_store(path, mode="r", storage_options=storage_options)
     except (OSError, ValueError):
-        return False
+        return None
     try:
-        return opened.zarr_format == 2
+        return opened.zarr_format
     finally:
         opened.close()
+
+
+def is_zarr_v2_file(path: StoreLike, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether *path* holds a file in the Zarr v2 dialect (hdmf-zarr <= 0.13), as hdmf-zarr 0.14 offers."""
+    return stored_dialect(path, storage_options) == 2
