@@ -162,3 +162,51 @@ def assert_equal(expected, actual):
     assert sorted(want) == sorted(got), "the two files hold different containers"
     for key in sorted(want):
         checker.assertContainerEqual(want[key], got[key], ignore_hdmf_attrs=True, ignore_string_to_byte=True)
+
+
+def _plain(value, depth=0):
+    """A JSON-able form of a field value: containers by their key, arrays as (nested) lists."""
+    from hdmf.container import AbstractContainer
+
+    if isinstance(value, AbstractContainer):
+        return {"container": _key(value)}
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return _plain(value.item(), depth)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in sorted(value.items())}
+    if depth > 4:
+        return repr(type(value).__name__)
+    if (
+        not isinstance(value, (list, tuple, np.ndarray))
+        and hasattr(value, "shape")
+        and hasattr(value, "__getitem__")
+    ):
+        value = value[()] if value.shape == () else value[:]
+    if isinstance(value, np.ndarray):
+        if value.dtype.names:
+            return [[_plain(v, depth + 1) for v in row] for row in value.tolist()]
+        return [_plain(v, depth + 1) for v in value.tolist()] if value.ndim else _plain(value.item(), depth)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    return repr(type(value).__name__)
+
+
+def summary(root):
+    """Every container of a tree with its field values, as JSON-able data (golden expectations)."""
+    from hdmf.container import Data
+
+    out = {}
+    for container in root.all_children():
+        fields = {"data": _plain(container.data)} if isinstance(container, Data) else {}
+        for name, value in sorted(container.fields.items()):
+            if name in ("object_id", "container_source"):
+                continue
+            fields[name] = _plain(value)
+        out[_key(container)] = fields
+    return out
