@@ -15,4 +15,4 @@ settings.load_profile("hdmf_zarr")
 store = store_fixture()
 disk_store = store_fixture([k for k in available_store_kinds() if k in DISK_KINDS], name="disk_store")
 
-pytest_plugins = ["support.fixtures"]
+pytest_plugins = ["support.fixtures", "peers.fixtures"]

@@ -83,6 +83,11 @@ class NumericArray(zarr.Array):
         out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a scalar dataset")
+        return int(self.shape[0])
+
     def __iter__(self) -> Iterator[Any]:
         """Iterate over the first axis, as over an h5py dataset (hdmf's DataIO iterates its data)."""
         for i in range(self.shape[0] if self.shape else 0):
