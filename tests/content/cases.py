@@ -10,7 +10,7 @@ import numpy as np
 START = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
-def nwb_ecephys(expected=False):
+def nwb_ecephys(expected=False, type_map=None):
     from hdmf.data_utils import DataChunkIterator
     from pynwb import NWBFile, TimeSeries
     from pynwb.base import ImageReferences, Images
@@ -69,7 +69,7 @@ def nwb_ecephys(expected=False):
     return nwb
 
 
-def hdmf_common(expected=False):
+def hdmf_common(expected=False, type_map=None):
     from hdmf.common import (
         AlignedDynamicTable,
         CSRMatrix,
@@ -126,16 +126,48 @@ def hdmf_common(expected=False):
     return SimpleMultiContainer(name="root", containers=[table, other, enumtable, aligned, csr])
 
 
+def _nwb_extension(expected=False, type_map=None):
+    from content.extension import nwb_extension
+
+    return nwb_extension(expected=expected, type_map=type_map)
+
+
 CASES: dict[str, tuple[Callable, str]] = {
     "nwb_ecephys": (nwb_ecephys, "nwb"),
     "hdmf_common": (hdmf_common, "hdmf"),
+    "nwb_extension": (_nwb_extension, "nwb"),
 }
 
 
-def build(name, expected=False):
-    """Return (container, kind); ``expected=True`` gives plain values where files use iterators."""
+def build(name, expected=False, type_map=None):
+    """Return (container, kind); ``expected=True`` gives plain values where files use iterators.
+
+    ``type_map``: the type map a reader used (for expected content of extension cases, whose classes
+    must be the ones that reader generated from the file's cached spec).
+    """
     factory, kind = CASES[name]
-    return factory(expected=expected), kind
+    return factory(expected=expected, type_map=type_map), kind
+
+
+def write_manager(name):
+    """The BuildManager to write case *name* with, or None for the IO class's default (NWB)."""
+    kind = CASES[name][1]
+    if name == "nwb_extension":
+        from hdmf.build import BuildManager
+
+        from content.extension import writer_type_map
+
+        return BuildManager(writer_type_map())
+    if kind == "hdmf":
+        from hdmf.common import get_manager
+
+        return get_manager()
+    return None
+
+
+def reader_type_map(io):
+    """The type map an open IO (ours or the peer's) read with."""
+    return io.manager.type_map
 
 
 def _key(container):

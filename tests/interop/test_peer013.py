@@ -3,48 +3,64 @@ safely; files written with ``zarr_format=2`` read by 0.13; appends keep the dial
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hdmf.common import get_manager
 from pynwb import TimeSeries
 
 import hdmf_zarr
-from content.cases import CASES, assert_equal, build
-from hdmf_zarr import NWBZarrIO, ZarrIO
+from content.cases import CASES, assert_equal, build, reader_type_map
+from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.legacy import LegacyObjectArray
-from peers.venvs import run_peer
+from peers.caseio import open_io
+from peers.venvs import run_ours, run_peer
 
 pytestmark = [pytest.mark.peer, pytest.mark.xdist_group("peer013")]
 VERSION = "0.13.0"
-
-
-def _open(path: Path, kind: str, mode: str = "r", **kwargs: object) -> ZarrIO:
-    if kind == "nwb":
-        return NWBZarrIO(path, mode=mode, **kwargs)
-    return ZarrIO(path, mode=mode, manager=get_manager(), **kwargs)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_peer013_writes_we_read(case: str, peer_file: Callable[[str, str], Path]) -> None:
     path = peer_file(VERSION, case)
     assert (path / ".zmetadata").exists()
-    expected, kind = build(case, expected=True)
-    with _open(path, kind) as io:
-        assert_equal(expected, io.read())
+    with open_io(case, path, "r") as io:
+        actual = io.read()
+        expected, _ = build(case, expected=True, type_map=reader_type_map(io))
+        assert_equal(expected, actual)
+
+
+def test_peer013_written_extension_reads_from_cached_spec_in_a_fresh_process(
+    peer_file: Callable[[str, str], Path],
+) -> None:
+    """No extension code runs in the reading process: its classes must come from the json2 cached spec."""
+    out = run_ours("read_case.py", "nwb_extension", str(peer_file(VERSION, "nwb_extension")))
+    assert out.startswith("equal")
+    assert json.loads(out.splitlines()[1])["root/ext:ExtSeries"]["calibration"] == [0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_peer013_json_codec_files_we_read(case: str, tmp_path: Path) -> None:
+    """0.13 writes reference datasets and compounds with numcodecs.JSON when asked (object_codec_class)."""
+    path = tmp_path / f"{case}.zarr"
+    run_peer(VERSION, "write_case.py", case, str(path), "--codec", "json")
+    if case == "nwb_ecephys":
+        zarray = json.loads((path / "intervals" / "epochs" / "timeseries" / ".zarray").read_text())
+        assert zarray["filters"][0]["id"] == "json2"
+    assert run_ours("read_case.py", case, str(path)).startswith("equal")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_we_write_v2_peer013_reads(case: str, tmp_path: Path) -> None:
-    container, kind = build(case)
+    container, _ = build(case)
     path = tmp_path / f"{case}.zarr"
-    with _open(path, kind, mode="w", zarr_format=2) as io:
+    with open_io(case, path, "w", zarr_format=2) as io:
         io.write(container)
     assert (path / ".zgroup").exists()
     assert not (path / "zarr.json").exists()
-    assert "equal" in run_peer(VERSION, "read_case.py", case, str(path))
+    assert run_peer(VERSION, "read_case.py", case, str(path)).startswith("equal")
 
 
 def test_legacy_reference_datasets_are_lazy(peer_file: Callable[[str, str], Path]) -> None:

@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hdmf.common import get_manager
 
-from content.cases import CASES, assert_equal, build
-from hdmf_zarr import NWBZarrIO, ZarrIO
-from peers.venvs import run_peer
+from content.cases import CASES, assert_equal, build, reader_type_map
+from hdmf_zarr import NWBZarrIO
+from peers.caseio import open_io
+from peers.venvs import run_ours, run_peer
 
 pytestmark = [pytest.mark.peer, pytest.mark.xdist_group("peer014")]
 VERSION = "0.14.0"
 
 
-def _open(path: Path, kind: str, mode: str = "r") -> ZarrIO:
-    if kind == "nwb":
-        return NWBZarrIO(path, mode=mode)
-    return ZarrIO(path, mode=mode, manager=get_manager())
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_peer_writes_we_read(case: str, peer_file: Callable[[str, str], Path]) -> None:
     path = peer_file(VERSION, case)
-    expected, kind = build(case, expected=True)
-    with _open(path, kind) as io:
-        assert_equal(expected, io.read())
+    assert (path / "zarr.json").exists()
+    with open_io(case, path, "r") as io:
+        actual = io.read()
+        expected, _ = build(case, expected=True, type_map=reader_type_map(io))
+        assert_equal(expected, actual)
+
+
+def test_peer_written_extension_reads_from_cached_spec_in_a_fresh_process(
+    peer_file: Callable[[str, str], Path],
+) -> None:
+    """No extension code runs in the reading process: its classes must come from the cached spec."""
+    out = run_ours("read_case.py", "nwb_extension", str(peer_file(VERSION, "nwb_extension")))
+    assert out.startswith("equal")
+    assert json.loads(out.splitlines()[1])["root/ext:ExtSeries"]["gain"] == 2.5
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_we_write_peer_reads(case: str, tmp_path: Path) -> None:
-    container, kind = build(case)
+    container, _ = build(case)
     path = tmp_path / f"{case}.zarr"
-    with _open(path, kind, mode="w") as io:
+    with open_io(case, path, "w") as io:
         io.write(container)
-    assert "equal" in run_peer(VERSION, "read_case.py", case, str(path))
+    assert (path / "zarr.json").exists()
+    assert run_peer(VERSION, "read_case.py", case, str(path)).startswith("equal")
 
 
 def test_peer_reads_our_append(tmp_path: Path) -> None:

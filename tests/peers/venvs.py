@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,20 +84,42 @@ def ensure_peer(version: str) -> Path:
     return python
 
 
-def run_peer(version: str, script: str, *args: str, timeout: float = 600) -> str:
-    """Run ``tests/peers/scripts/<script>`` with the peer; return stdout, or raise with its output."""
-    python = ensure_peer(version)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    env["PYTHONPATH"] = str(TESTS)  # content/ is shared; our src/ is deliberately not on the path
-    env.update(dict(PEERS[version].env))
-    cmd = [str(python), str(TESTS / "peers" / "scripts" / script), *args]
+def _run(
+    python: str, label: str, script: str, args: tuple[str, ...], env: dict[str, str], timeout: float
+) -> str:
+    cmd = [python, str(TESTS / "peers" / "scripts" / script), *args]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
     if result.returncode != 0:
         raise AssertionError(
-            f"hdmf-zarr {version} failed running {script} {' '.join(args)} (exit {result.returncode}):\n"
+            f"{label} failed running {script} {' '.join(args)} (exit {result.returncode}):\n"
             f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-8000:]}"
         )
     return result.stdout
+
+
+def _clean_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(extra or {})
+    return env
+
+
+def run_peer(
+    version: str, script: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> str:
+    """Run ``tests/peers/scripts/<script>`` with the peer; return stdout, or raise with its output."""
+    python = ensure_peer(version)
+    full = _clean_env(env)
+    full["PYTHONPATH"] = str(TESTS)  # content/, peers/ shared; never our src/
+    full.update(dict(PEERS[version].env))
+    return _run(str(python), f"hdmf-zarr {version}", script, args, full, timeout)
+
+
+def run_ours(script: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+    """Run the same script with this package in a fresh process (nothing loaded beforehand, e.g. an
+    extension that must come from a file's cached spec); return stdout, or raise with its output."""
+    full = _clean_env(env)
+    full["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(TESTS.parent / "src")])
+    return _run(sys.executable, "hdmf_zarr (ours)", script, args, full, timeout)
 
 
 if __name__ == "__main__":  # python tests/peers/venvs.py 0.14.0 0.13.0: build the caches ahead of time

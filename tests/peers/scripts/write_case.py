@@ -1,22 +1,10 @@
-"""Run by the peer: write test case CASE to OUT with the peer's ZarrIO/NWBZarrIO."""
-
-import sys
+"""Write test case CASE to PATH with the importable hdmf_zarr (run by a peer venv, or by ours)."""
 
 from content.cases import build
+from peers.caseio import open_io, parse
 
-case, out = sys.argv[1], sys.argv[2]
-container, kind = build(case)
-if kind == "nwb":
-    from hdmf_zarr import NWBZarrIO as IO
-
-    manager = None
-else:
-    from hdmf.common import get_manager
-
-    from hdmf_zarr import ZarrIO as IO
-
-    manager = get_manager()
-kwargs = {"manager": manager} if manager is not None else {}
-with IO(out, mode="w", **kwargs) as io:
+args = parse(__doc__, write=True)
+container, _ = build(args.case)
+with open_io(args.case, args.path, "w", zarr_format=args.zarr_format, codec=args.codec) as io:
     io.write(container)
-print("wrote", out)
+print("wrote", args.path)
