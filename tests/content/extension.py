@@ -1,5 +1,6 @@
 """A small NWB extension built at run time (no package): namespace ``ndx-interop`` with one new type,
-``ExtSeries`` (a TimeSeries with a new attribute ``gain`` and a new dataset ``calibration``).
+``ExtSeries``: a TimeSeries with a new attribute ``gain`` and new datasets ``calibration`` (floats)
+and ``channels`` (a compound of text and numbers, no references).
 
 The extension is loaded into a private copy of pynwb's type map, never into the global one, so that
 other tests in the same process neither see it nor cache its spec. A reader given the type map it used
@@ -18,7 +19,13 @@ _STATE = {}
 
 
 def _write_spec(folder):
-    from pynwb.spec import NWBAttributeSpec, NWBDatasetSpec, NWBGroupSpec, NWBNamespaceBuilder
+    from pynwb.spec import (
+        NWBAttributeSpec,
+        NWBDatasetSpec,
+        NWBDtypeSpec,
+        NWBGroupSpec,
+        NWBNamespaceBuilder,
+    )
 
     builder = NWBNamespaceBuilder(
         doc="interop test extension",
@@ -36,7 +43,19 @@ def _write_spec(folder):
         datasets=[
             NWBDatasetSpec(
                 name="calibration", doc="calibration values", dtype="float64", shape=(None,), dims=("n",)
-            )
+            ),
+            # A compound of text and numbers without references: 0.13 stores it as pickled |O rows.
+            NWBDatasetSpec(
+                name="channels",
+                doc="one row per channel",
+                dtype=[
+                    NWBDtypeSpec(name="label", doc="channel label", dtype="text"),
+                    NWBDtypeSpec(name="number", doc="channel number", dtype="int32"),
+                    NWBDtypeSpec(name="weight", doc="channel weight", dtype="float64"),
+                ],
+                shape=(None,),
+                dims=("n_channels",),
+            ),
         ],
     )
     builder.add_spec(f"{NAMESPACE}.extensions.yaml", spec)
@@ -87,6 +106,11 @@ def nwb_extension(expected=False, type_map=None):
         rate=100.0,
         gain=2.5,
         calibration=np.array([0.5, 1.0, 1.5]),
+        # A structured array: hdmf's shape check reads a list of row tuples as a 2-d array.
+        channels=np.array(
+            [("a", 1, 0.5), ("bb", 2, 1.5), ("ccc", 3, 2.5)],
+            dtype=[("label", "U8"), ("number", "<i4"), ("weight", "<f8")],
+        ),
     )
     nwb.add_acquisition(series)
     return nwb

@@ -41,7 +41,8 @@ def test_peer013_written_extension_reads_from_cached_spec_in_a_fresh_process(
     assert json.loads(out.splitlines()[1])["root/ext:ExtSeries"]["calibration"] == [0.5, 1.0, 1.5]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+# 0.13 cannot JSON-encode numpy records (the extension's compound of text): that case is pickle only.
+@pytest.mark.parametrize("case", ["hdmf_common", "nwb_ecephys"])
 def test_peer013_json_codec_files_we_read(case: str, tmp_path: Path) -> None:
     """0.13 writes reference datasets and compounds with numcodecs.JSON when asked (object_codec_class)."""
     path = tmp_path / f"{case}.zarr"
