@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from content.cases import CASES  # noqa: E402
+from format.test_golden import GOLDEN_CASES  # noqa: E402
 from peers.venvs import run_peer  # noqa: E402
 
 DIALECTS = {"v3_peer014": "0.14.0", "v2_peer013": "0.13.0"}
@@ -25,7 +25,7 @@ def main() -> None:
     for folder, version in DIALECTS.items():
         target = ROOT / "tests" / "format" / folder
         target.mkdir(parents=True, exist_ok=True)
-        for case in sorted(CASES):
+        for case in GOLDEN_CASES:
             store = target / f"{case}.zarr"
             shutil.rmtree(store, ignore_errors=True)
             expected = json.loads(run_peer(version, "golden.py", case, str(store)).strip().splitlines()[-1])

@@ -22,8 +22,15 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
-from hdmf_zarr.errors import IOClosedError, ModeError, StoreNotFoundError, UnresolvedReferenceError
+from hdmf_zarr.errors import (
+    HdmfZarrWarning,
+    IOClosedError,
+    ModeError,
+    StoreNotFoundError,
+    UnresolvedReferenceError,
+)
 from hdmf_zarr.read import ReadContext, Reader, build_index
+from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
@@ -32,9 +39,7 @@ from hdmf_zarr.write import PlanContext, write_tree
 from hdmf_zarr.write.execute import consolidate
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
-_IGNORED_KWARGS = frozenset(
-    {"driver", "aws_region", "file", "comm", "herd_path", "synchronizer", "object_codec_class"}
-)
+_IGNORED_KWARGS = frozenset({"driver", "aws_region", "file", "comm", "synchronizer", "object_codec_class"})
 
 
 @dataclass(slots=True)
@@ -61,6 +66,7 @@ class ZarrIO(HDMFIO):
         **kwargs: Any,
     ) -> None:
         self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
+        herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -81,8 +87,9 @@ class ZarrIO(HDMFIO):
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
         self._root_pending = False  # a new store whose root document is not written yet
         self._write_failed = False
+        self._appends = PendingAppends()  # rows appended to stored datasets, written by the next write
         self._source_text = describe_source(path)
-        super().__init__(manager=manager or get_manager(), source=self._source_text)
+        super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -155,6 +162,14 @@ class ZarrIO(HDMFIO):
         for other in self._foreign.values():
             other.close()
         self._foreign.clear()
+        if len(self._appends):
+            warnings.warn(
+                f"Closing {self._source_text!r} with rows appended to {len(self._appends)} stored dataset(s) "
+                "that were never written: they are dropped. Call write() before closing to keep them.",
+                HdmfZarrWarning,
+                stacklevel=2,
+            )
+            self._appends.discard()
         if self._opened is not None:
             if self._root_pending and not self._write_failed and self._root is not None:
                 # Nothing was written: leave a valid, empty file (as HDF5IO leaves an empty file).
@@ -222,6 +237,7 @@ class ZarrIO(HDMFIO):
                 open_foreign=self._open_foreign,
                 resolve_container=self._construct,
                 spec_location=specloc if isinstance(specloc, str) else None,
+                appends=self._appends if self._require_open().writable else None,
             )
             self._reader = Reader(ctx, written=self._written)
         return self._reader
@@ -312,6 +328,8 @@ class ZarrIO(HDMFIO):
         opened = self._require_writable("write")
         root = self.file
         written = self._written
+        if len(self._appends):
+            self._flush_appends()
         known = self._known_members()
         ctx = PlanContext(
             here=Here(
@@ -335,6 +353,30 @@ class ZarrIO(HDMFIO):
         self._root = zarr.Group(AsyncGroup(metadata=result.root, store_path=root.store_path))
         self._reader = None
         self._written.update(_tree_ids(builder))
+
+    def _flush_appends(self) -> None:
+        """Store the rows appended to datasets read from this file (read/append.py)."""
+        try:
+            changed = self._appends.flush(self._stored_path_of)
+        except (TypeError, ValueError, LookupError):
+            raise  # raised while encoding: nothing was stored, the rows stay pending
+        except BaseException:
+            self._write_failed = True
+            raise
+        if self._members is not None:
+            for key, meta in changed.items():
+                self._members[paths.normalise(key)] = meta
+
+    def _stored_path_of(self, target: Any) -> str:
+        """The path in this file of an appended reference's target (a Container or a Builder)."""
+        builder = target if isinstance(target, Builder) else self.manager.get_builder(target)
+        if builder is None or paths.root_builder(builder).source not in (None, self.source):
+            name = getattr(target, "name", target)
+            raise UnresolvedReferenceError(
+                f"Cannot store a reference to {type(target).__name__} {name!r} in {self._source_text!r}: "
+                "it is not part of this file. Add it to the file (or write it) before referring to it."
+            )
+        return paths.builder_path(builder)
 
     def _known_members(self) -> dict[str, Any]:
         if self._members is not None:

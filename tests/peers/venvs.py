@@ -45,12 +45,22 @@ def find_python(minor: str) -> str:
     candidates += sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{minor}.*/bin/python{minor}"))
     candidates += [f"/usr/local/bin/python{minor}", f"/usr/bin/python{minor}"]
     for c in candidates:
-        if c and Path(c).exists():
+        # A pyenv shim exists on PATH even when that version is not selected, and then exits 127.
+        if c and Path(c).exists() and _runs(c, minor):
             return c
     raise RuntimeError(
         f"The interoperability tests need Python {minor} to run the peer hdmf-zarr; none was found. "
         f"Install it (e.g. 'pyenv install {minor}') or put python{minor} on PATH."
     )
+
+
+def _runs(python: str, minor: str) -> bool:
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    try:
+        result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    except OSError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == minor
 
 
 def _works(python: Path, version: str) -> bool:

@@ -25,6 +25,7 @@ from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 
@@ -87,6 +88,7 @@ class ReadContext:
     open_foreign: Callable[[str], Reader]  # record source -> reader of that store
     resolve_container: Callable[[Builder], Any]
     spec_location: str | None = None
+    appends: PendingAppends | None = None  # where appended rows wait for write(); None: read-only
 
 
 class Reader:
@@ -97,7 +99,7 @@ class Reader:
         self._built: dict[str, Builder] = {}
         self._arrays: dict[str, zarr.Array] = {}
         # Scalar reference datasets whose target is resolved once the whole tree is built.
-        self._deferred: list[tuple[DatasetBuilder, str]] = []
+        self._deferred: list[tuple[DatasetBuilder, Callable[[], Any]]] = []
         self.written = written  # shared with the IO: ids of builders known to be in the file
 
     # -- nodes ------------------------------------------------------------------------------------
@@ -114,8 +116,12 @@ class Reader:
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
+            arr.attach(self.site(path))
             self._arrays[path] = arr
         return arr
+
+    def site(self, path: str) -> AppendSite:
+        return AppendSite(f"the dataset {path!r} of {self.ctx.source!r}", self.ctx.appends)
 
     def path_of(self, builder: Builder) -> str:
         return paths.builder_path(builder)
@@ -139,9 +145,8 @@ class Reader:
         pending: list[tuple[GroupBuilder, str, dict[str, Any]]] = []
         root = self._build_group(paths.ROOT, scalars, pending)
         self._resolve_pending(pending)
-        for dset, target in self._deferred:
-            record = fmt.ReferenceRecord(fmt.SAME_STORE_SOURCE, target)
-            dset.data = ReferenceBuilder(self._resolve_from(record, f"the dataset {self.path_of(dset)!r}"))
+        for dset, value in self._deferred:
+            dset.data = value()
         self._deferred.clear()
         return root
 
@@ -191,13 +196,13 @@ class Reader:
         data, dtype = self._dataset_data(path, meta, attrs, scalars)
         builder = DatasetBuilder(
             name=paths.basename(path),
-            data=None if isinstance(data, _DeferredReference) else data,
+            data=None if isinstance(data, _Deferred) else data,
             dtype=dtype,
             source=self.ctx.source,
             maxshape=tuple(meta.shape) if meta.shape else None,
         )
-        if isinstance(data, _DeferredReference):
-            self._deferred.append((builder, data.path))
+        if isinstance(data, _Deferred):
+            self._deferred.append((builder, data.value))
         self._built[path] = builder
         self.written.add(id(builder))
         pending.append((builder, path, attrs))
@@ -215,20 +220,29 @@ class Reader:
         if numpy_dtype is not None and numpy_dtype.fields is not None:
             fields = _compound_fields(numpy_dtype, attrs)
             view = BuilderCompoundArray(self.array(path), fields, self._resolve_path, self._container_at)
+            view.attach(self.site(path))
+            if _is_scalar(meta):  # a 0-d structured array, as HDF5IO returns it; its references need the tree
+                return _Deferred(lambda: np.asarray(view[()])), fields
             return view, fields
         storage = dtypes.storage_from_token(token, numpy_dtype)
         kind = storage.kind if storage is not None else Kind.TEXT
         scalar = _is_scalar(meta)
         if kind is Kind.REFERENCE:
             if scalar:  # resolved after the whole tree is built: the target may come later in it
-                return _DeferredReference(_plain_text(scalars[path])), "object"
-            return BuilderReferenceArray(self.array(path), self._resolve_path, self._container_at), "object"
+                record = fmt.ReferenceRecord(fmt.SAME_STORE_SOURCE, _plain_text(scalars[path]))
+                where = f"the dataset {path!r}"
+                return _Deferred(lambda: ReferenceBuilder(self._resolve_from(record, where))), "object"
+            refs = BuilderReferenceArray(self.array(path), self._resolve_path, self._container_at)
+            refs.attach(self.site(path))
+            return refs, "object"
         if kind is Kind.TEXT:
             if scalar:
                 return _plain_text(scalars[path]), (
                     "ascii" if storage is not None and storage.ascii else "utf8"
                 )
-            return TextArray(self.array(path)), ("ascii" if storage is not None and storage.ascii else "utf8")
+            text = TextArray(self.array(path))
+            text.attach(self.site(path))
+            return text, ("ascii" if storage is not None and storage.ascii else "utf8")
         if scalar:  # v2 stores a scalar with shape [1]: its one element is the value
             value = scalars[path]
             return (value.reshape(-1)[0] if isinstance(value, np.ndarray) else value), numpy_dtype
@@ -277,10 +291,10 @@ class Reader:
 
 
 @dataclass(frozen=True, slots=True)
-class _DeferredReference:
-    """The target path of a scalar reference dataset, resolved once every node has a builder."""
+class _Deferred:
+    """The value of a scalar dataset that holds references: computed once every node has a builder."""
 
-    path: str
+    value: Callable[[], Any]
 
 
 def _is_scalar(meta: Any) -> bool:

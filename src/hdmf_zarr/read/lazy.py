@@ -1,7 +1,8 @@
 """Lazy dataset views: text as Python str, references resolved only for the indexed elements.
 
 Layer: read. Each view wraps an array-like (a zarr array or a legacy object array) by composition;
-nothing here reads until indexed.
+nothing here reads until indexed. Rows appended to a view (a table grown in mode 'a') are buffered in it
+and written by the IO's next write() (read/append.py); until then the view reads stored + buffered rows.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.core.sync import sync
 from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
+
+from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 
 Resolve = Callable[[str], Any]
 
@@ -35,6 +39,12 @@ class ArrayView(HDMFDataset):
 
     def __init__(self, raw: Any) -> None:  # HDMFDataset's docval __init__ rejects zarr arrays; not called
         self._raw = raw
+        self._site: AppendSite | None = None
+        self._pending: list[Any] = []
+
+    def attach(self, site: AppendSite | None) -> None:
+        """Say where appended rows go (the reader does this; a view without a site is read-only)."""
+        self._site = site
 
     @property
     def dataset(self) -> Any:
@@ -42,7 +52,10 @@ class ArrayView(HDMFDataset):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self._raw.shape)
+        stored = tuple(self._raw.shape)
+        if not self._pending:
+            return stored
+        return (stored[0] + len(self._pending), *stored[1:])
 
     @property
     def ndim(self) -> int:
@@ -58,7 +71,42 @@ class ArrayView(HDMFDataset):
         return self.shape[0]
 
     def __getitem__(self, key: Any) -> Any:
+        if not self._pending:
+            return self._read(key)
+        return self._combine(self._read(slice(None)), self._pending)[key]
+
+    def _read(self, key: Any) -> Any:
+        """Read stored elements (what the view returns for *key* when nothing is pending)."""
         return self._raw[key]
+
+    def _combine(self, stored: Any, pending: list[Any]) -> np.ndarray:
+        first = stored if isinstance(stored, np.ndarray) else _objects(list(stored))
+        return np.concatenate([first.astype(object).reshape(-1), _objects(pending)])
+
+    # -- appending (hdmf's append_data calls HDMFDataset.append) -----------------------------------
+    def append(self, arg: Any) -> None:
+        if self._site is None:
+            raise TypeError(f"{self!r} is not a stored dataset of an open file; nothing can be appended.")
+        self._site.accept(self, self._raw)
+        self._pending.append(arg)
+
+    def extend(self, args: Any) -> None:
+        for arg in args:
+            self.append(arg)
+
+    def stored_array(self) -> zarr.Array:
+        assert isinstance(self._raw, zarr.Array)
+        return self._raw
+
+    def pending_written(self) -> None:
+        self._pending.clear()
+
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        raise NotImplementedError  # every concrete view defines how its rows are stored
+
+    @property
+    def _where(self) -> str:
+        return self._site.where if self._site is not None else repr(self)
 
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
@@ -79,8 +127,26 @@ class NumericArray(zarr.Array):
     A subclass, not a view, so that readers and the writer still see a ``zarr.Array`` (links, export).
     """
 
+    _site: AppendSite | None = None
+    _pending: tuple[np.ndarray, ...] = ()  # appended rows not yet written (see read/append.py)
+
+    def attach(self, site: AppendSite | None) -> None:
+        self._site = site
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Stored rows plus appended rows not yet written (hdmf measures tables by ``shape[0]``)."""
+        stored = tuple(self.metadata.shape)
+        if not self._pending:
+            return stored
+        return (stored[0] + sum(len(p) for p in self._pending), *stored[1:])
+
     def __getitem__(self, selection: Any) -> Any:
-        out = super().__getitem__(selection)
+        if self._pending:
+            stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
+            out = np.concatenate([np.asarray(stored), *self._pending])[selection]
+        else:
+            out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
     def __len__(self) -> int:
@@ -93,6 +159,36 @@ class NumericArray(zarr.Array):
         for i in range(self.shape[0] if self.shape else 0):
             yield self[i]
 
+    def append(self, data: Any, axis: int = 0) -> None:  # type: ignore[override]
+        """Buffer rows (hdmf's append_data calls ``append([row], axis=0)``); the next write() stores them."""
+        if self._site is None:
+            raise TypeError("this array is not a dataset of an open file; nothing can be appended")
+        if axis != 0:
+            raise ValueError(
+                f"Rows are appended along the first axis of {self._site.where}, not axis {axis}."
+            )
+        rows = np.asarray(data)
+        if rows.ndim == 0 or rows.shape[1:] != tuple(self.shape[1:]):
+            raise ValueError(
+                f"Cannot append rows of shape {rows.shape[1:]} to {self._site.where}, whose rows have "
+                f"shape {tuple(self.shape[1:])}."
+            )
+        self._site.accept(self, self)
+        self._pending = (*self._pending, rows)
+
+    def stored_array(self) -> zarr.Array:
+        return self
+
+    def pending_written(self) -> None:
+        self._pending = ()
+
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        try:
+            return np.concatenate([p.astype(self.dtype, casting="same_kind") for p in self._pending])
+        except TypeError as exc:
+            where = self._site.where if self._site is not None else "this array"
+            raise TypeError(f"Cannot append to {where} ({self.dtype}): {exc}") from exc
+
 
 class TextArray(ArrayView):
     """Text dataset whose elements come back as Python ``str`` (as HDF5IO returns them)."""
@@ -101,8 +197,11 @@ class TextArray(ArrayView):
     def dtype(self) -> np.dtype[Any]:
         return np.dtype(object)
 
-    def __getitem__(self, key: Any) -> Any:
+    def _read(self, key: Any) -> Any:
         return _to_text(self._raw[key])
+
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        return text_rows(self._pending, self.stored_array().dtype, self._where)
 
 
 class _ReferenceArray(ArrayView):
@@ -121,14 +220,23 @@ class _ReferenceArray(ArrayView):
         raise NotImplementedError  # defined by the two concrete classes below
 
     def __getitem__(self, key: Any) -> Any:
+        out = super().__getitem__(key)
+        return list(out.reshape(-1)) if self._pending and isinstance(out, np.ndarray) else out
+
+    def _read(self, key: Any) -> Any:
         raw = _to_text(self._raw[key])
         if isinstance(raw, np.ndarray):
             return [self._resolve(p) for p in raw.reshape(-1)]
         return self._resolve(raw)
 
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        return np.array([path_of(target) for target in self._pending], dtype=self.stored_array().dtype)
+
     def invert(self) -> _ReferenceArray:
         cls = self.get_inverse_class()
-        return cls(self._raw, self._resolve_builder, self._resolve_container)
+        out = cls(self._raw, self._resolve_builder, self._resolve_container)
+        out.attach(self._site)
+        return out
 
 
 class BuilderReferenceArray(_ReferenceArray, BuilderResolver):
@@ -198,16 +306,35 @@ class _CompoundArray(ArrayView):
         return out
 
     def __getitem__(self, key: Any) -> Any:
-        rows = np.asarray(self._raw[key])
-        converted = self._convert(rows)
-        return converted[()] if converted.ndim == 0 else converted
+        converted = super().__getitem__(key)
+        return converted[()] if isinstance(converted, np.ndarray) and converted.ndim == 0 else converted
+
+    def _read(self, key: Any) -> Any:
+        return self._convert(np.asarray(self._raw[key]))
+
+    def _combine(self, stored: Any, pending: list[Any]) -> np.ndarray:
+        extra = np.empty(len(pending), dtype=self._out_dtype)
+        for i, row in enumerate(pending):
+            extra[i] = tuple(row)
+        return np.concatenate([stored, extra])
+
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        return compound_rows(self._pending, self.stored_array().dtype, self._refs, path_of, self._where)
 
     def resolve(self, manager: Any) -> Any:
         return self[0 : len(self)]
 
     def invert(self) -> _CompoundArray:
         cls = self.get_inverse_class()
-        return cls(self._raw, self._fields, self._resolve_builder, self._resolve_container)
+        out = cls(self._raw, self._fields, self._resolve_builder, self._resolve_container)
+        out.attach(self._site)
+        return out
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _is_numeric(token: str) -> bool:
