@@ -132,11 +132,21 @@ def _nwb_extension(expected=False, type_map=None):
     return nwb_extension(expected=expected, type_map=type_map)
 
 
+def _nwb_full(expected=False, type_map=None):
+    from nwb_cases.full import full_nwbfile
+
+    return full_nwbfile(iterators=not expected)
+
+
 CASES: dict[str, tuple[Callable, str]] = {
     "nwb_ecephys": (nwb_ecephys, "nwb"),
     "hdmf_common": (hdmf_common, "hdmf"),
     "nwb_extension": (_nwb_extension, "nwb"),
+    "nwb_full": (_nwb_full, "nwb"),
 }
+#: Cases hdmf-zarr 0.13 cannot write: its writer fails on scalar compound datasets
+#: (ElectrodeGroup.position: "too many indices for array: array is 0-dimensional").
+NOT_FOR_PEER013 = frozenset({"nwb_full"})
 
 
 def build(name, expected=False, type_map=None):
@@ -193,7 +203,12 @@ def assert_equal(expected, actual):
     got = {_key(c): c for c in actual.all_children()}
     assert sorted(want) == sorted(got), "the two files hold different containers"
     for key in sorted(want):
-        checker.assertContainerEqual(want[key], got[key], ignore_hdmf_attrs=True, ignore_string_to_byte=True)
+        try:
+            checker.assertContainerEqual(
+                want[key], got[key], ignore_hdmf_attrs=True, ignore_string_to_byte=True
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{key}: {exc}") from exc
 
 
 def _plain(value, depth=0):
@@ -222,6 +237,8 @@ def _plain(value, depth=0):
         value = value[()] if value.shape == () else value[:]
     if isinstance(value, np.ndarray):
         if value.dtype.names:
+            if value.ndim == 0:  # one row (a scalar compound, e.g. ElectrodeGroup.position)
+                return [_plain(v, depth + 1) for v in value.item()]
             return [[_plain(v, depth + 1) for v in row] for row in value.tolist()]
         return [_plain(v, depth + 1) for v in value.tolist()] if value.ndim else _plain(value.item(), depth)
     if isinstance(value, (list, tuple)):

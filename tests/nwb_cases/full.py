@@ -582,7 +582,9 @@ def _misc(nwb: NWBFile) -> None:
         rate=100.0,
         bands=bands,
         source_timeseries=nwb.acquisition["raw"],
-        source_channels=nwb.create_electrode_table_region(region=[0, 1], description="sources"),
+        source_channels=nwb.create_electrode_table_region(
+            region=[0, 1], description="sources", name="source_channels"
+        ),
     )
     analysis.add(decomposition)
     nwb.add_analysis(TimeSeries(name="summary", data=[3.0, 4.0], unit="s", rate=1.0))
@@ -602,7 +604,7 @@ def _scratch(nwb: NWBFile) -> None:
     words = VectorData(name="letters", description="letters", data=["a", "b", "c"])
     index = VectorIndex(name="letters_index", data=[1, 3], target=words)
     nwb.add_scratch(
-        DynamicTable(name="ragged", description="explicit index", columns=[words, index], id=[0, 1])
+        DynamicTable(name="ragged", description="explicit index", columns=[index, words], id=[0, 1])
     )
     region_target = nwb.scratch["scratch_table"]
     nwb.add_scratch(

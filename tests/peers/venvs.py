@@ -57,7 +57,9 @@ def find_python(minor: str) -> str:
 def _runs(python: str, minor: str) -> bool:
     probe = "import sys; print('%d.%d' % sys.version_info[:2])"
     try:
-        result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [python, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+        )
     except OSError:
         return False
     return result.returncode == 0 and result.stdout.strip() == minor

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.core.sync import sync
 from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
+from zarr.core.sync import sync
 
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 
@@ -140,6 +140,10 @@ class NumericArray(zarr.Array):
         if not self._pending:
             return stored
         return (stored[0] + sum(len(p) for p in self._pending), *stored[1:])
+
+    @shape.setter
+    def shape(self, value: tuple[int, ...]) -> None:
+        self.resize(value)  # as zarr.Array's setter
 
     def __getitem__(self, selection: Any) -> Any:
         if self._pending:
