@@ -47,7 +47,7 @@ def test_we_write_peer_reads(case: str, tmp_path: Path) -> None:
 
 
 def test_peer_reads_our_append(tmp_path: Path) -> None:
-    """A file we appended to (r+/a) stays readable by the peer, new objects included."""
+    """A file we appended to (r+/a) stays readable by the peer: new objects, and rows of stored tables."""
     import numpy as np
     from pynwb import TimeSeries
 
@@ -58,13 +58,19 @@ def test_peer_reads_our_append(tmp_path: Path) -> None:
     with NWBZarrIO(path, mode="a") as io:
         nwb = io.read()
         nwb.add_acquisition(TimeSeries(name="added", data=np.arange(3.0), unit="u", rate=1.0))
+        nwb.add_trial(start_time=9.0, stop_time=9.5, outcome="late")
+        nwb.add_unit(spike_times=[7.0, 8.0], electrodes=[2], quality="good")
+        nwb.add_epoch(0.5, 1.5, ["late"], [nwb.acquisition["ts"]])
         io.write(nwb)
     script = tmp_path / "check.py"
     script.write_text(
         "import sys\nfrom hdmf_zarr import NWBZarrIO\n"
         "nwb = NWBZarrIO(sys.argv[1], 'r').read()\n"
         "assert list(nwb.acquisition['added'].data[:]) == [0.0, 1.0, 2.0]\n"
-        "assert nwb.acquisition['linked'].data[:].shape == (20,)\nprint('equal')\n"
+        "assert nwb.acquisition['linked'].data[:].shape == (20,)\n"
+        "assert list(nwb.trials['outcome'][:]) == ['hit', 'miss', 'hit', 'late']\n"
+        "assert list(nwb.units['spike_times'][4]) == [7.0, 8.0]\n"
+        "assert nwb.epochs['timeseries'][2][0].timeseries.name == 'ts'\nprint('equal')\n"
     )
     import subprocess
 

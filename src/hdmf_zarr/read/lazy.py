@@ -180,6 +180,14 @@ class NumericArray(zarr.Array):
         self._site.accept(self, self)
         self._pending = (*self._pending, rows)
 
+    def extend(self, values: Any) -> None:
+        """Buffer several rows at once (hdmf's ``extend_data``, via the hook installed below)."""
+        rows = np.asarray(values)
+        if rows.ndim == 0:
+            raise TypeError(f"extend() takes a sequence of rows, not {values!r}")
+        if len(rows):
+            self.append(rows, axis=0)
+
     def stored_array(self) -> zarr.Array:
         return self
 
@@ -203,6 +211,11 @@ class TextArray(ArrayView):
 
     def _read(self, key: Any) -> Any:
         return _to_text(self._raw[key])
+
+    def append(self, arg: Any) -> None:
+        if not isinstance(arg, (str, bytes)):
+            raise TypeError(f"Cannot append {arg!r} to {self._where}: it holds text; append a str.")
+        super().append(arg.decode("utf-8") if isinstance(arg, bytes) else arg)
 
     def encode_pending(self, path_of: PathOf) -> np.ndarray:
         return text_rows(self._pending, self.stored_array().dtype, self._where)
@@ -369,3 +382,28 @@ class ContainerCompoundArray(_CompoundArray, ContainerResolver):
 # hdmf converts text data by dtype unless the data's type is registered as "no convert"; our text
 # view already yields str, so hdmf infers 'utf8' from its object dtype (as it does for h5py datasets).
 ObjectMapper.no_convert(TextArray)
+
+
+# hdmf grows a container's data with ``hdmf.container.extend_data``, which knows lists, DataIO, numpy
+# arrays and h5py datasets only (``append_data`` also knows HDMFDataset and zarr arrays). Ragged columns
+# (a unit's spike times, an epoch's tags) are grown with it, so without this hook no row could be added
+# to a stored table that has one. The hook handles our views alone and leaves every other type to hdmf.
+def _install_extend_hook() -> None:
+    import hdmf.container as hdmf_container
+
+    original = hdmf_container.extend_data
+    if getattr(original, "hdmf_zarr_hook", False):
+        return
+
+    def extend_data(data: Any, arg: Any) -> Any:
+        if isinstance(data, (ArrayView, NumericArray)):
+            data.extend(arg)
+            return data
+        return original(data, arg)
+
+    extend_data.hdmf_zarr_hook = True  # type: ignore[attr-defined]
+    extend_data.__doc__ = original.__doc__
+    hdmf_container.extend_data = extend_data
+
+
+_install_extend_hook()
