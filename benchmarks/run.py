@@ -1,20 +1,25 @@
 """Benchmark driver: one fresh worker process per backend x workload x phase x repetition.
 
-Run through ``bash benchmarks/run.sh [--quick] [--reps N] [--backends ours,peer014,peer013,hdf5]``.
-Writes ``benchmarks/results/<date>[-quick].jsonl`` (every worker record) and ``.md`` (medians).
+Run through ``bash benchmarks/run.sh [--quick] [--reps N] [--backends ours,peer014,peer013,hdf5]
+[--workloads stress,medium,references,build,remote]``. Writes
+``benchmarks/results/<date>[-quick][-<workloads>].jsonl`` (every worker record) and ``.md`` (medians);
+the ``-<workloads>`` suffix appears when not all workloads ran.
 No timing is asserted anywhere: these are measurements, not tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +31,21 @@ OUR_PYTHON = Path(os.environ.get("HDMF_ZARR_BENCH_PYTHON", REPO / ".venv" / "bin
 BACKENDS = ("ours", "peer014", "peer013", "hdf5")
 PEER_VERSIONS = {"peer014": "0.14.0", "peer013": "0.13.0"}
 LABELS = {"ours": "ours", "peer014": "0.14", "peer013": "0.13", "hdf5": "HDF5"}
-WORKLOADS = ("stress", "medium", "references")
+WORKLOADS = ("stress", "medium", "references")  # NWB files written and read by every backend
+ALL_WORKLOADS = (*WORKLOADS, "build", "remote")  # --workloads; raw runs with medium
 TIMEOUT_S = 1200
+# remote: ours with its default client (obstore) and with fsspec, the peers through s3fs; no HDF5
+REMOTE_BACKENDS = {"ours": ("ours", "ours-fsspec"), "peer014": ("peer014",), "peer013": ("peer013",)}
+REMOTE_LATENCY_MS = 20
+REQUEST_KINDS = ("GET", "LIST", "HEAD", "PUT", "POST", "DELETE")
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",  # nothing may reach real AWS
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
 
 # (workload, phase, metric, label, unit) rows of the main table
 ROWS: list[tuple[str, str, str, str]] = [
@@ -67,6 +85,7 @@ def peer_python(version: str) -> Path:
 
 def backend_env(backend: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(S3_ENV)
     if backend == "peer013":
         env["NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE"] = "1"  # 0.13 writes pickled reference datasets
     return env
@@ -80,6 +99,8 @@ class Runner:
         self.pythons: dict[str, Path] = {}
         for b in args.backends:
             self.pythons[b] = peer_python(PEER_VERSIONS[b]) if b in PEER_VERSIONS else OUR_PYTHON
+        self.pythons.setdefault("ours-fsspec", OUR_PYTHON)
+        self.s3: Any = None  # the S3 server of the remote workload, while it runs
         self.scratch = Path(args.scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
 
@@ -87,7 +108,16 @@ class Runner:
         ext = ".nwb" if backend == "hdf5" else ".nwb.zarr"
         return self.scratch / f"{backend}-{workload}{ext}"
 
-    def worker(self, backend: str, workload: str, phase: str, path: Path, rep: int, **extra: str) -> dict:
+    def worker(
+        self,
+        backend: str,
+        workload: str,
+        phase: str,
+        path: Path | str,
+        rep: int,
+        annotate: Callable[[dict], None] | None = None,
+        **extra: str,
+    ) -> dict:
         python = self.pythons.get(backend, OUR_PYTHON)
         cmd = [str(python), str(WORKER), "--backend", backend, "--workload", workload, "--phase", phase]
         cmd += ["--path", str(path)]
@@ -112,6 +142,8 @@ class Runner:
             record["error"] = f"timed out after {TIMEOUT_S} s"
         record.update(rep=rep, process_s=time.perf_counter() - started, date=date.today().isoformat())
         record["cpu_count"] = os.cpu_count()
+        if annotate is not None:
+            annotate(record)
         self.records.append(record)
         with self.out.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
@@ -123,22 +155,98 @@ class Runner:
         return record
 
     def run(self) -> None:
+        with self.s3_server():
+            for rep in range(1, self.args.reps + 1):
+                print(f"repetition {rep}/{self.args.reps}", flush=True)
+                self.repetition(rep)
+
+    def repetition(self, rep: int) -> None:
         backends = self.args.backends
-        for rep in range(1, self.args.reps + 1):
-            print(f"repetition {rep}/{self.args.reps}", flush=True)
-            for workload in WORKLOADS:
-                for backend in backends:
-                    path = self.path(backend, workload)
-                    remove(path)
-                    w = self.worker(backend, workload, "write", path, rep)
-                    if w.get("ok"):
-                        self.worker(backend, workload, "read", path, rep)  # page cache warm: just written
-                    if workload == "medium" and backend == "ours" and w.get("ok"):
-                        self.raw(path, rep)
+        for workload in WORKLOADS:
+            if workload not in self.args.workloads:
+                continue
+            for backend in backends:
+                path = self.path(backend, workload)
+                remove(path)
+                w = self.worker(backend, workload, "write", path, rep)
+                if w.get("ok"):
+                    self.worker(backend, workload, "read", path, rep)  # page cache warm: just written
+                if workload == "medium" and backend == "ours" and w.get("ok"):
+                    self.raw(path, rep)
+        if "build" in self.args.workloads:
             self.build_cost(rep)
-            for workload in ("stress", "references"):
-                for backend in backends:
-                    remove(self.path(backend, workload))
+        if "remote" in self.args.workloads:
+            self.remote(rep)
+        for workload in ("stress", "references"):
+            for backend in backends:
+                remove(self.path(backend, workload))
+
+    @contextlib.contextmanager
+    def s3_server(self) -> Iterator[None]:
+        """Start the tests' S3 endpoint (moto behind the counting, latency-adding middleware) once."""
+        if "remote" not in self.args.workloads:
+            yield
+            return
+        for key, value in S3_ENV.items():
+            os.environ.setdefault(key, value)
+        sys.path.insert(0, str(REPO / "tests"))
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+        try:
+            from support.servers import start_s3
+
+            server = contextlib.contextmanager(start_s3)()
+            self.s3 = server.__enter__()
+        except Exception as exc:  # no server: every remote worker is a failure record, the rest runs
+            self.s3 = exc
+            yield
+            return
+        try:
+            yield
+        finally:
+            server.__exit__(None, None, None)
+            self.s3 = None
+
+    def remote(self, rep: int) -> None:
+        """Write (latency 0), then open + read() with 20 ms per request, counting requests by kind."""
+        for backend in [b for name in self.args.backends for b in REMOTE_BACKENDS.get(name, ())]:
+            if isinstance(self.s3, Exception):
+                self.failed(backend, "remote", "read", rep, f"S3 server did not start: {self.s3!r}")
+                continue
+            s3 = self.s3
+            key = f"{backend}/rep{rep}.nwb.zarr"  # a fresh key per repetition: no stale objects
+            url, endpoint = f"s3://{s3.bucket}/{key}", s3.endpoint
+            s3.log.reset(latency_ms=0)
+            w = self.worker(backend, "remote", "write", url, rep, self.count_requests(key), endpoint=endpoint)
+            if not w.get("ok"):
+                continue
+            s3.log.reset(latency_ms=REMOTE_LATENCY_MS)
+            self.worker(backend, "remote", "read", url, rep, self.count_requests(), endpoint=endpoint)
+            s3.log.reset(latency_ms=0)
+
+    def count_requests(self, prefix: str | None = None) -> Callable[[dict], None]:
+        """Put the server's request counts (and, after a write, the stored nodes) into the record."""
+
+        def annotate(record: dict) -> None:
+            counts = self.s3.log.snapshot()
+            record["requests"] = counts
+            latency_ms = self.s3.log.latency_s * 1000
+            result = record.setdefault("result", {})
+            for kind in sorted({*REQUEST_KINDS, *counts}):
+                result[f"requests_{kind}"] = counts.get(kind, 0)
+            result["requests_total"] = sum(counts.values())
+            result["latency_ms"] = latency_ms
+            if prefix is not None and record.get("ok"):
+                result.update(stored_nodes(self.s3, prefix))
+
+        return annotate
+
+    def failed(self, backend: str, workload: str, phase: str, rep: int, error: str) -> None:
+        record = {"backend": backend, "workload": workload, "phase": phase, "ok": False, "error": error}
+        record.update(rep=rep, date=date.today().isoformat(), cpu_count=os.cpu_count())
+        self.records.append(record)
+        with self.out.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        print(f"  rep {rep} {backend:9s} {workload:10s} {phase:9s} FAILED: {error[:200]}", flush=True)
 
     def raw(self, ours_medium: Path, rep: int) -> None:
         for flavour in ("raw", "raw-zarrs"):
@@ -159,6 +267,26 @@ class Runner:
                 self.worker("hdf5", workload, "write", h5, rep)
                 self.records[-1]["unreported"] = True
             self.worker("build", "build", f"construct-{workload}", h5, rep)
+
+
+def stored_nodes(s3: Any, prefix: str) -> dict[str, int]:
+    """Objects under *prefix*; nodes = groups + arrays (zarr.json for Zarr v3, .zgroup/.zarray for v2)."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    objects = nodes = nbytes = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix=prefix + "/"):
+        for obj in page.get("Contents", []):
+            objects += 1
+            nbytes += obj["Size"]
+            nodes += obj["Key"].rsplit("/", 1)[-1] in ("zarr.json", ".zgroup", ".zarray")
+    return {"nodes": nodes, "objects": objects, "bytes": nbytes}
 
 
 def remove(path: Path) -> None:
@@ -212,9 +340,9 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
     meds = medians(records)
-    cols = list(BACKENDS)
     quick = any(r.get("quick") for r in records)
     reps = max((int(r.get("rep", 0)) for r in records), default=0)
+    ran = {r["workload"] for r in records}
     versions: dict[str, dict] = {}
     for r in records:
         versions.setdefault(r["backend"], r.get("versions", {}))
@@ -223,7 +351,8 @@ def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
         "",
         f"Generated {datetime.now().isoformat(timespec='seconds')} by `bash benchmarks/run.sh "
         f"{' '.join(sys.argv[1:])}`; CPU count {os.cpu_count()}; {reps} repetitions, medians shown; "
-        "each figure from a fresh process. Timings on a shared machine are noisy.",
+        "each figure from a fresh process. Timings on a shared machine are noisy. "
+        f"Workloads: {', '.join(w for w in (*ALL_WORKLOADS, 'raw') if w in ran)}.",
         "",
         "## Versions",
         "",
@@ -232,11 +361,35 @@ def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
     ]
     for b, v in versions.items():
         if b not in BACKENDS:
-            continue  # raw and build run in our venv
+            continue  # raw, build and ours-fsspec run in our venv
         v = {k: x for k, x in v.items() if k != "hdmf_zarr"}
         lines.append(f"| {b} | " + ", ".join(f"{k} {x}" for k, x in sorted(v.items())) + " |")
-    lines += [
-        "",
+    lines.append("")
+    if ran & set(WORKLOADS):
+        lines += side_by_side_section(meds, remote="remote" in ran)
+    if "raw" in ran:
+        lines += raw_section(meds)
+    if "build" in ran:
+        lines += build_section(meds)
+    if "remote" in ran:
+        lines += remote_section(meds)
+    if ran & set(WORKLOADS):
+        lines += targets_section(meds)
+    failures = [r for r in records if not r.get("ok")]
+    lines += ["## Failures", ""]
+    if not failures:
+        lines.append("None: every worker returned a result.")
+    for r in failures:
+        lines.append(
+            f"- rep {r.get('rep')} {r['backend']} {r['workload']} {r['phase']}: `{str(r.get('error'))[:300]}`"
+        )
+    lines.append("")
+    out_md.write_text("\n".join(lines))
+
+
+def side_by_side_section(meds: dict, *, remote: bool) -> list[str]:
+    cols = list(BACKENDS)
+    lines = [
         "## Backends side by side",
         "",
         "Times in s (ms where the unit says so), bytes in MiB; ratio < 1 means ours is smaller/faster.",
@@ -253,27 +406,54 @@ def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
             f"{ratio(v['ours'], v['peer014'])} | {ratio(v['ours'], v['peer013'])} | "
             f"{ratio(v['ours'], v['hdf5'])} |"
         )
-    lines.append("| remote (S3/HTTP) | — | see below | | | | | | |")
-    lines += [
+    where = "see the Remote section below" if remote else "not run (`--workloads remote`)"
+    lines.append(f"| remote (S3, 20 ms per request) | — | {where} | | | | | | |")
+    return [*lines, ""]
+
+
+# (metric, label, unit, phase) rows of the remote table
+REMOTE_ROWS: list[tuple[str, str, str, str]] = [
+    ("requests_GET", "GET requests", "n", "read"),
+    ("requests_LIST", "LIST requests", "n", "read"),
+    ("requests_HEAD", "HEAD requests", "n", "read"),
+    ("requests_total", "total requests (all kinds)", "n", "read"),
+    ("open_read_s", "open + read() wall time", "s", "read"),
+    ("nodes", "zarr nodes in the file (groups + arrays)", "n", "write"),
+    ("objects", "objects stored", "n", "write"),
+    ("requests_total", "write: requests (latency 0)", "n", "write"),
+]
+REMOTE_COLS = (("ours", "ours"), ("ours-fsspec", "ours (fsspec)"), ("peer014", "0.14"), ("peer013", "0.13"))
+
+
+def remote_section(meds: dict) -> list[str]:
+    head = " | ".join(label for _, label in REMOTE_COLS)
+    lines = [
+        f"## Remote: open + read() from S3 ({REMOTE_LATENCY_MS} ms per request)",
         "",
-        "*remote*: not measured here. Remote open/read figures (request counts and times against a local "
-        "moto S3 server and an HTTP server) belong to the stores work; see `tests/integration` "
-        "(request-bound tests) and the stores report in `changes/`.",
+        "A real S3 endpoint (moto's server app, 127.0.0.1) behind the tests' counting middleware "
+        "(`tests/support/servers.py`), which sleeps 20 ms before answering each request. Each backend "
+        "writes a small NWB file (16 electrodes, 20 units, 20 trials, 30 TimeSeries) to its own key at "
+        "latency 0; then, in a fresh process, `NWBZarrIO(url, mode='r', storage_options=...)` + `read()`. "
+        "Counts are every request the server saw during that process, by kind (LIST = a GET on the "
+        "bucket, i.e. ListObjects). ours = default client (obstore); ours (fsspec) = "
+        "`storage_options={'backend': 'fsspec'}`; 0.14 and 0.13 read through s3fs (`storage_options` "
+        "with `client_kwargs.endpoint_url`). The peers' files are written locally and uploaded "
+        "(0.14 refuses `storage_options` outside mode 'r'). Ratios compare ours (obstore).",
         "",
+        f"| measurement | unit | {head} | ours/0.14 | ours/0.13 |",
+        "|---|---|" + "---|" * (len(REMOTE_COLS) + 2),
     ]
-    lines += raw_section(meds)
-    lines += build_section(meds)
-    lines += targets_section(meds)
-    failures = [r for r in records if not r.get("ok")]
-    lines += ["## Failures", ""]
-    if not failures:
-        lines.append("None: every worker returned a result.")
-    for r in failures:
+    for metric, label, unit, phase in REMOTE_ROWS:
+        v = {}
+        for b, _ in REMOTE_COLS:
+            hit = meds.get((b, "remote", phase, metric))
+            v[b] = hit[0] if hit else None
+        cells = " | ".join(fmt_value(v[b], unit) for b, _ in REMOTE_COLS)
         lines.append(
-            f"- rep {r.get('rep')} {r['backend']} {r['workload']} {r['phase']}: `{str(r.get('error'))[:300]}`"
+            f"| {label} | {unit} | {cells} | {ratio(v['ours'], v['peer014'])} | "
+            f"{ratio(v['ours'], v['peer013'])} |"
         )
-    lines.append("")
-    out_md.write_text("\n".join(lines))
+    return [*lines, ""]
 
 
 def raw_section(meds: dict) -> list[str]:
@@ -414,6 +594,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument(
+        "--workloads",
+        default=",".join(ALL_WORKLOADS),
+        help="subset of %(default)s (raw runs with medium); a subset names the result files",
+    )
+    parser.add_argument(
         "--scratch", default=os.environ.get("HDMF_ZARR_BENCH_SCRATCH", "/tmp/hdmf_zarr_bench")
     )
     parser.add_argument("--report-only", metavar="JSONL", help="rebuild the Markdown table from a JSONL file")
@@ -422,9 +607,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.backends) - set(BACKENDS)
     if unknown:
         parser.error(f"unknown backend(s) {sorted(unknown)}; choose from {','.join(BACKENDS)}")
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(args.workloads) - set(ALL_WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {','.join(ALL_WORKLOADS)}")
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     stem = date.today().isoformat() + ("-quick" if args.quick else "")
+    if set(args.workloads) != set(ALL_WORKLOADS):
+        stem += "-" + "-".join(w for w in ALL_WORKLOADS if w in args.workloads)
     if args.report_only:
         records = [json.loads(ln) for ln in Path(args.report_only).read_text().splitlines() if ln.strip()]
         report(records, args, Path(args.report_only).with_suffix(".md"))

@@ -7,6 +7,9 @@ it once per backend x workload x phase x repetition.
     python worker.py --backend ours --workload medium --phase write --path /tmp/x.nwb.zarr [--quick]
 
 Backends: ours, peer014, peer013 (NWBZarrIO of the venv's hdmf_zarr), hdf5 (NWBHDF5IO).
+Backend ``ours-fsspec`` (remote workload only) is ours with ``storage_options={"backend": "fsspec"}``.
+The ``remote`` workload takes ``--path s3://bucket/key --endpoint http://127.0.0.1:PORT`` (the driver's
+moto server): phase ``write`` puts a ~150-node file at the key, phase ``read`` times open + ``read()``.
 Special workloads run in our venv only: ``raw`` (plain zarr-python on the medium array, chunks and
 codecs copied from ours' file; ``--backend raw`` = zarr's own codec pipeline, ``raw-zarrs`` = zarrs)
 and ``build`` (hdmf ObjectMapper build/construct cost through the NWBHDF5IO manager).
@@ -31,6 +34,8 @@ SIZES = {
     "medium_samples": (3_000_000, 300_000),
     "references_images": (5000, 500),
 }
+REMOTE_SERIES = 30  # with 16 electrodes, 20 units and 20 trials: 154 zarr nodes in ours' layout
+REMOTE_MODULE = "misc"
 N_CHANNELS = 64
 SERIES_NAME = "ElectricalSeries"
 SLICE = (1_000_000, 1_030_000)  # one second at 30 kHz (quick: scaled into range)
@@ -181,6 +186,24 @@ def build_references(quick):
     return nwb
 
 
+def build_remote():
+    """A small file with ~150 zarr nodes (groups + arrays): what opening a typical session costs."""
+    from pynwb import TimeSeries
+
+    nwb = base_file("remote")
+    add_electrodes(nwb, 16)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 10.0, 50)))
+    nwb.add_trial_column(name="label", description="trial label")
+    for t in range(20):
+        nwb.add_trial(start_time=float(t), stop_time=t + 0.5, label=f"trial-{t}")
+    module = nwb.create_processing_module(name=REMOTE_MODULE, description="small series")
+    for i in range(REMOTE_SERIES):
+        module.add(TimeSeries(name=f"ts{i:02d}", data=rng.standard_normal(100), unit="a.u.", rate=10.0))
+    return nwb
+
+
 # --------------------------------------------------------------------------- phases
 
 
@@ -261,6 +284,75 @@ def phase_read(args):
     finally:
         io.close()
     return out
+
+
+def s3fs_options(endpoint):
+    """s3fs spellings, as a user of the peer would pass them."""
+    return {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+
+
+def remote_options(backend, endpoint):
+    if backend == "ours":  # default client (obstore when installed)
+        return {"endpoint_url": endpoint, "key": "testing", "secret": "testing", "region": "us-east-1"}
+    if backend == "ours-fsspec":
+        return {**s3fs_options(endpoint), "backend": "fsspec"}
+    return s3fs_options(endpoint)  # peers: FsspecStore.from_url (0.14) / zarr 2 FSStore (0.13)
+
+
+def upload(local, url, endpoint):
+    """Put every file of the local store under *url* (how a peer file gets to S3)."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**s3fs_options(endpoint))
+    target = url.split("://", 1)[1].rstrip("/")
+    n = 0
+    for root, _dirs, names in os.walk(local):
+        for name in names:
+            path = os.path.join(root, name)
+            fs.put_file(path, target + "/" + os.path.relpath(path, local).replace(os.sep, "/"))
+            n += 1
+    return n
+
+
+def phase_remote(args):
+    """write: the file at the key (ours directly, the peers locally then uploaded); read: open + read()."""
+    from hdmf_zarr import NWBZarrIO
+
+    options = remote_options(args.backend, args.endpoint)
+    if args.phase == "write":
+        nwb = build_remote()
+        t0 = time.perf_counter()
+        if args.backend in ("ours", "ours-fsspec"):
+            with NWBZarrIO(args.path, mode="w", storage_options=options) as io:
+                io.write(nwb)
+            return {"write_s": time.perf_counter() - t0, "written": "direct"}
+        # 0.14 refuses storage_options in mode "w" (its FsspecStore path is read-only), so write locally
+        import shutil
+        import tempfile
+
+        local = tempfile.mkdtemp(prefix="hdmf_zarr_bench_remote_")
+        try:
+            with NWBZarrIO(os.path.join(local, "f.nwb.zarr"), mode="w") as io:
+                io.write(nwb)
+            uploaded = upload(os.path.join(local, "f.nwb.zarr"), args.path, args.endpoint)
+        finally:
+            shutil.rmtree(local, ignore_errors=True)
+        return {"write_s": time.perf_counter() - t0, "written": "local+upload", "uploaded": uploaded}
+    t0 = time.perf_counter()
+    io = NWBZarrIO(args.path, mode="r", storage_options=options)
+    try:
+        nwb = io.read()
+        wall = time.perf_counter() - t0
+        series = len(nwb.processing[REMOTE_MODULE].data_interfaces)
+        if series != REMOTE_SERIES:
+            raise AssertionError(f"read {series} series, wrote {REMOTE_SERIES}")
+    finally:
+        io.close()
+    return {"open_read_s": wall, "series": series}
 
 
 def phase_raw(args):
@@ -349,7 +441,8 @@ def versions():
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("hdmf-zarr", "hdmf_zarr", "hdmf", "pynwb", "zarr", "h5py", "numpy", "numcodecs", "zarrs"):
+    names = ("hdmf-zarr", "hdmf_zarr", "hdmf", "pynwb", "zarr", "h5py", "numpy", "numcodecs", "zarrs")
+    for name in (*names, "obstore", "fsspec", "s3fs"):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
@@ -361,11 +454,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", required=True)
     parser.add_argument(
-        "--workload", required=True, choices=["stress", "medium", "references", "raw", "build"]
+        "--workload", required=True, choices=["stress", "medium", "references", "raw", "build", "remote"]
     )
     parser.add_argument("--phase", required=True)
     parser.add_argument("--path", required=True)
     parser.add_argument("--source", help="raw: ours' medium file to copy chunks/codecs from")
+    parser.add_argument("--endpoint", help="remote: the S3 endpoint URL (127.0.0.1 only)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     record = {
@@ -380,6 +474,8 @@ def main(argv=None):
             result = phase_raw(args)
         elif args.workload == "build":
             result = phase_build(args)
+        elif args.workload == "remote":
+            result = phase_remote(args)
         elif args.phase == "write":
             result = phase_write(args)
         elif args.phase == "read":

@@ -31,6 +31,7 @@ from hdmf_zarr.errors import (
 )
 from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
+from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
@@ -52,7 +53,13 @@ class OpenedParts:
 
 
 class ZarrIO(HDMFIO):
-    """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store)."""
+    """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
+
+    Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
+    NWBHDF5IO) and ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
+    through this IO, default 64 MiB, 0 turns it off; see read/cache.py). The HDF5-only arguments pynwb
+    passes (``driver``, ``aws_region``, ...) are accepted and ignored.
+    """
 
     def __init__(
         self,
@@ -67,6 +74,7 @@ class ZarrIO(HDMFIO):
     ) -> None:
         self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
         herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
+        chunk_cache_bytes: int | None = kwargs.pop("chunk_cache_bytes", None)
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -88,6 +96,9 @@ class ZarrIO(HDMFIO):
         self._root_pending = False  # a new store whose root document is not written yet
         self._write_failed = False
         self._appends = PendingAppends()  # rows appended to stored datasets, written by the next write
+        # Decoded chunks of the arrays read through this IO (read/cache.py); 0 turns the cache off.
+        cache_bytes = DEFAULT_CACHE_BYTES if chunk_cache_bytes is None else chunk_cache_bytes
+        self._chunk_cache = ChunkCache(cache_bytes) if cache_bytes > 0 else None
         self._source_text = describe_source(path)
         super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
 
@@ -182,6 +193,8 @@ class ZarrIO(HDMFIO):
         self._opened = None
         self._root = None
         self._reader = None  # a closed IO reads nothing more (read_builder raises IOClosedError)
+        if self._chunk_cache is not None:
+            self._chunk_cache.clear()
         self._members = None
 
     def _require_open(self) -> OpenedStore:
@@ -238,6 +251,7 @@ class ZarrIO(HDMFIO):
                 resolve_container=self._construct,
                 spec_location=specloc if isinstance(specloc, str) else None,
                 appends=self._appends if self._require_open().writable else None,
+                chunk_cache=self._chunk_cache,
             )
             self._reader = Reader(ctx, written=self._written)
         return self._reader

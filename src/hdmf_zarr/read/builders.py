@@ -26,6 +26,7 @@ from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.read.append import AppendSite, PendingAppends
+from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 
@@ -89,6 +90,7 @@ class ReadContext:
     resolve_container: Callable[[Builder], Any]
     spec_location: str | None = None
     appends: PendingAppends | None = None  # where appended rows wait for write(); None: read-only
+    chunk_cache: ChunkCache | None = None  # decoded chunks shared by this IO's arrays; None: no cache
 
 
 class Reader:
@@ -116,7 +118,7 @@ class Reader:
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
-            arr.attach(self.site(path))
+            arr.attach(self.site(path), self.ctx.chunk_cache)
             self._arrays[path] = arr
         return arr
 

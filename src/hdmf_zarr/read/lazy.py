@@ -17,6 +17,10 @@ from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
+from hdmf_zarr.read.cache import ChunkCache, plan
+
+#: dtype kinds whose itemsize is their whole size in memory (cached; object and string arrays are not).
+_FIXED_SIZE_KINDS = frozenset("biufcmMSUV")
 
 Resolve = Callable[[str], Any]
 
@@ -129,9 +133,12 @@ class NumericArray(zarr.Array):
 
     _site: AppendSite | None = None
     _pending: tuple[np.ndarray, ...] = ()  # appended rows not yet written (see read/append.py)
+    _cache: ChunkCache | None = None  # decoded chunks shared by the IO's arrays (read/cache.py)
 
-    def attach(self, site: AppendSite | None) -> None:
+    def attach(self, site: AppendSite | None, cache: ChunkCache | None = None) -> None:
         self._site = site
+        if cache is not None and self.dtype.kind in _FIXED_SIZE_KINDS:
+            self._cache = cache
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -150,8 +157,29 @@ class NumericArray(zarr.Array):
             stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
             out = np.concatenate([np.asarray(stored), *self._pending])[selection]
         else:
-            out = super().__getitem__(selection)
+            out = self._from_cache(selection)
+            if out is None:
+                out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+
+    def _from_cache(self, selection: Any) -> np.ndarray | None:
+        cache = self._cache
+        if cache is None:
+            return None
+        shape = tuple(self.metadata.shape)
+        box = plan(selection, shape)
+        if box is None:
+            return None
+
+        def fetch(region: tuple[slice, ...]) -> np.ndarray:
+            return np.asarray(zarr.Array.__getitem__(self, region))
+
+        return cache.read(self.path, box, tuple(self.chunks), shape, self.dtype, fetch)
+
+    def __setitem__(self, selection: Any, value: Any) -> None:
+        super().__setitem__(selection, value)
+        if self._cache is not None:
+            self._cache.forget(self.path)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -193,6 +221,8 @@ class NumericArray(zarr.Array):
 
     def pending_written(self) -> None:
         self._pending = ()
+        if self._cache is not None:
+            self._cache.forget(self.path)
 
     def encode_pending(self, path_of: PathOf) -> np.ndarray:
         try:

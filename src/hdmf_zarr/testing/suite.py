@@ -39,16 +39,20 @@ class RoundTripSuite:
         with ZarrIO(store, mode=mode, **self.io_options) as io:
             io.write_builder(builder, cache_spec=False)
 
-    def assert_round_trip(self, store: StoreLike, builder: GroupBuilder) -> None:
+    def expected(self, tree: str, builder: GroupBuilder) -> GroupBuilder:
+        """What reading *builder* back gives; a dialect that stores some values differently says how."""
+        return builder
+
+    def assert_round_trip(self, store: StoreLike, builder: GroupBuilder, tree: str = "") -> None:
         self.write(store, builder)
         with ZarrIO(store, mode="r", **self.io_options) as io:
-            assert_builders_equal(builder, io.read_builder())
+            assert_builders_equal(self.expected(tree, builder), io.read_builder())
 
     @pytest.mark.parametrize("tree", sorted(SAMPLE_TREES))
     def test_round_trip(self, tmp_path: Path, tree: str, request: pytest.FixtureRequest) -> None:
         if tree in self.known_failures:
             request.applymarker(pytest.mark.xfail(strict=True, reason=self.known_failures[tree]))
-        self.assert_round_trip(self.make_store(tmp_path), SAMPLE_TREES[tree]())
+        self.assert_round_trip(self.make_store(tmp_path), SAMPLE_TREES[tree](), tree)
 
     def test_append_in_mode_a(self, tmp_path: Path) -> None:
         store = self.make_store(tmp_path)

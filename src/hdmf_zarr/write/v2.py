@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hdmf.build import Builder
+from hdmf.build import Builder, ReferenceBuilder
 from zarr.core.dtype import VariableLengthBytes
 
 from hdmf_zarr import _format as fmt
@@ -39,9 +39,12 @@ def _legacy_plan(path: str, arr: np.ndarray, attrs: dict[str, Any], *, dtype: An
 def _references(
     data: Any, attrs: dict[str, Any], *, builder: Builder, ctx: PlanContext, path: str
 ) -> ArrayPlan:
-    items = (
-        [data] if not isinstance(data, list | tuple | np.ndarray) and not hasattr(data, "__len__") else data
+    # A scalar reference (a ReferenceBuilder is a dict: never iterate it) is one element, with shape [1]
+    # and zarr_dtype "object", as 0.13 writes it; v2 cannot tell it from a one-element array.
+    scalar = isinstance(data, ReferenceBuilder | Builder) or not (
+        isinstance(data, list | tuple | np.ndarray) or hasattr(data, "__len__")
     )
+    items = [data] if scalar else data
     records = np.empty(len(items), dtype=object)
     records[:] = [_record(v, builder=builder, ctx=ctx, where=path) for v in items]
     attrs[fmt.V2_DTYPE_ATTR] = fmt.DTYPE_OBJECT

@@ -1,0 +1,87 @@
+"""read/cache: any plain selection read through the chunk cache equals numpy indexing, whatever was read
+before it and however small the cache; selections the cache does not handle are left to zarr."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdmf_zarr.read.cache import ChunkCache, plan
+
+
+@st.composite
+def arrays_and_chunks(draw: st.DrawFn) -> tuple[np.ndarray, tuple[int, ...]]:
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    chunks = tuple(draw(st.integers(1, n + 2)) for n in shape)
+    return np.arange(int(np.prod(shape)), dtype="i4").reshape(shape), chunks
+
+
+@st.composite
+def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
+    items: list[object] = []
+    for n in shape:
+        if draw(st.booleans()):
+            items.append(draw(st.integers(-n, n - 1)))
+        else:
+            start = draw(st.none() | st.integers(-n - 2, n + 2))
+            stop = draw(st.none() | st.integers(-n - 2, n + 2))
+            items.append(slice(start, stop))
+    cut = draw(st.integers(0, len(items)))  # trailing axes may be left out, or replaced by ...
+    if draw(st.booleans()) and cut < len(items):
+        return (*items[:cut], Ellipsis)
+    return tuple(items[:cut]) if cut != 1 else items[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), case=arrays_and_chunks(), budget=st.sampled_from([4, 64, 4096]))
+def test_reads_through_the_cache_equal_numpy(
+    data: st.DataObject, case: tuple[np.ndarray, tuple[int, ...]], budget: int
+) -> None:
+    arr, chunks = case
+    cache = ChunkCache(max_bytes=budget)
+    fetched: list[tuple[slice, ...]] = []
+
+    def fetch(region: tuple[slice, ...]) -> np.ndarray:
+        fetched.append(region)
+        return arr[region].copy()
+
+    for _ in range(3):  # later reads may be served (partly) from what earlier ones cached
+        selection = data.draw(plain_selections(arr.shape))
+        box = plan(selection, arr.shape)
+        assert box is not None
+        got = cache.read("a", box, chunks, arr.shape, arr.dtype, fetch)
+        if got is None:  # larger than half the budget: zarr reads it directly
+            assert int(np.prod(box.shape)) > 0
+            continue
+        np.testing.assert_array_equal(got, arr[selection])
+        got[...] = -1  # the caller owns its result: the cache keeps its own copy
+    again = cache.read("a", plan((), arr.shape), chunks, arr.shape, arr.dtype, fetch)  # type: ignore[arg-type]
+    if again is not None:
+        np.testing.assert_array_equal(again, arr)
+
+
+@given(st.sampled_from([slice(0, 4, 2), [0, 1], np.array([True, False, True]), (Ellipsis, Ellipsis)]))
+def test_fancy_selections_are_left_to_zarr(selection: object) -> None:
+    assert plan(selection, (3, 3)) is None
+
+
+def test_a_warm_read_does_not_fetch_and_a_write_forgets() -> None:
+    arr = np.arange(100.0).reshape(20, 5)
+    cache = ChunkCache(max_bytes=10_000)
+    calls: list[object] = []
+
+    def fetch(region: tuple[slice, ...]) -> np.ndarray:
+        calls.append(region)
+        return arr[region].copy()
+
+    box = plan(slice(3, 12), arr.shape)
+    assert box is not None
+    cache.read("x", box, (4, 5), arr.shape, arr.dtype, fetch)
+    assert calls == [(slice(0, 12), slice(0, 5))]  # whole chunks 0..2, in one read
+    cache.read("x", box, (4, 5), arr.shape, arr.dtype, fetch)
+    assert len(calls) == 1
+    cache.forget("x")
+    cache.read("x", box, (4, 5), arr.shape, arr.dtype, fetch)
+    assert len(calls) == 2
