@@ -41,52 +41,38 @@ def _build() -> NWBFile:
     ]
     rng = np.random.default_rng(7)
     recordings = []
+    clamps = [  # (stimulus type, prefix, response type, prefix, the response's own fields)
+        (
+            CurrentClampStimulusSeries,
+            "ccss",
+            CurrentClampSeries,
+            "ccs",
+            {"bias_current": 1e-12, "bridge_balance": 70e6, "capacitance_compensation": 1e-12},
+        ),
+        (
+            VoltageClampStimulusSeries,
+            "vcss",
+            VoltageClampSeries,
+            "vcs",
+            {
+                "capacitance_fast": 1e-12,
+                "capacitance_slow": 2e-12,
+                "resistance_comp_bandwidth": 1.0,
+                "resistance_comp_correction": 2.0,
+                "resistance_comp_prediction": 3.0,
+                "whole_cell_capacitance_comp": 4.0,
+                "whole_cell_series_resistance_comp": 5.0,
+            },
+        ),
+    ]
     for sweep in range(4):
         electrode = electrodes[sweep % 2]
-        if sweep % 2 == 0:
-            stimulus = CurrentClampStimulusSeries(
-                name=f"ccss_{sweep}",
-                data=rng.normal(size=20),
-                rate=10000.0,
-                electrode=electrode,
-                gain=0.02,
-                sweep_number=np.uint32(sweep),
-            )
-            response = CurrentClampSeries(
-                name=f"ccs_{sweep}",
-                data=rng.normal(size=20),
-                rate=10000.0,
-                electrode=electrode,
-                gain=0.02,
-                bias_current=1e-12,
-                bridge_balance=70e6,
-                capacitance_compensation=1e-12,
-                sweep_number=np.uint32(sweep),
-            )
-        else:
-            stimulus = VoltageClampStimulusSeries(
-                name=f"vcss_{sweep}",
-                data=rng.normal(size=20),
-                rate=10000.0,
-                electrode=electrode,
-                gain=0.02,
-                sweep_number=np.uint32(sweep),
-            )
-            response = VoltageClampSeries(
-                name=f"vcs_{sweep}",
-                data=rng.normal(size=20),
-                rate=10000.0,
-                electrode=electrode,
-                gain=0.02,
-                capacitance_fast=1e-12,
-                capacitance_slow=2e-12,
-                resistance_comp_bandwidth=1.0,
-                resistance_comp_correction=2.0,
-                resistance_comp_prediction=3.0,
-                whole_cell_capacitance_comp=4.0,
-                whole_cell_series_resistance_comp=5.0,
-                sweep_number=np.uint32(sweep),
-            )
+        stimulus_type, stimulus_prefix, response_type, response_prefix, extra = clamps[sweep % 2]
+        common = {"rate": 10000.0, "electrode": electrode, "gain": 0.02, "sweep_number": np.uint32(sweep)}
+        stimulus = stimulus_type(name=f"{stimulus_prefix}_{sweep}", data=rng.normal(size=20), **common)
+        response = response_type(
+            name=f"{response_prefix}_{sweep}", data=rng.normal(size=20), **common, **extra
+        )
         recordings.append(
             nwb.add_intracellular_recording(
                 electrode=electrode,
