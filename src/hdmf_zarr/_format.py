@@ -23,6 +23,8 @@ REFERENCE_FIELDS_ATTR: Final = "_REFERENCE_FIELDS"
 SPECLOC_ATTR: Final = ".specloc"
 DIMENSIONS_ATTR: Final = "_ARRAY_DIMENSIONS"
 REFERENCE_KEY: Final = "_REFERENCE"
+#: On a 0-d array whose value is its fill value and which has no chunk: readers need no request for it.
+VALUE_IN_FILL_ATTR: Final = "_VALUE_IN_FILL"
 
 # -- Reserved attributes of the v2 dialect (docs/format.md#zarr-v2-dialect) ---------------------------
 V2_LINKS_ATTR: Final = "zarr_link"
@@ -37,6 +39,7 @@ RESERVED_ATTRS: Final = frozenset(
         REFERENCE_FIELDS_ATTR,
         SPECLOC_ATTR,
         DIMENSIONS_ATTR,
+        VALUE_IN_FILL_ATTR,
         V2_LINKS_ATTR,
         V2_DTYPE_ATTR,
     }

@@ -1,8 +1,10 @@
 """Fetch many small values (scalar datasets, cached spec documents) concurrently.
 
-Layer: read. A 0-d array written by this package keeps its value as the fill value and has no chunk:
-one GET that misses, no array object. Other arrays (peer-written chunks, v2 shape-[1] scalars) are
-read through zarr. Everything is gathered, so a remote open pays about one round trip, not one each.
+Layer: read. A 0-d array written by this package keeps its value as the fill value, has no chunk and is
+marked ``_VALUE_IN_FILL``: its value comes from the metadata, with no request. An unmarked 0-d array
+(older files of ours) costs one GET, which may miss (then the fill value is the value). Other arrays
+(peer-written chunks, v2 shape-[1] scalars) are read through zarr. Everything is gathered, so a remote
+open pays about one round trip, not one each.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import StorePath
 
+from hdmf_zarr import _format as fmt
 from hdmf_zarr import legacy, paths
 
 ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
@@ -31,6 +34,8 @@ async def _fetch(
         return await legacy.LegacyObjectArray(store, path, meta).getitem(Ellipsis if meta.shape else ())
     if text_in_fill and isinstance(meta, ArrayV3Metadata) and meta.shape == () and meta.fill_value:
         return meta.fill_value  # docs/format.md#specification-cache: no request at all
+    if isinstance(meta, ArrayV3Metadata) and meta.shape == () and meta.attributes.get(fmt.VALUE_IN_FILL_ATTR):
+        return meta.fill_value  # docs/format.md#scalars: no chunk was written
     if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:

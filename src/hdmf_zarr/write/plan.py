@@ -323,8 +323,10 @@ def _values_plan(
     opts = _default_options(arr.shape, arr.dtype.itemsize if arr.dtype.kind != "O" else 16, options, storage)
     inline = arr.ndim == 0 and "fill_value" not in options and storage.kind is not Kind.COMPOUND
     if inline:
-        # A 0-d array whose only chunk is absent reads as its fill value: one document, no chunk object.
+        # A 0-d array whose only chunk is absent reads as its fill value: one document, no chunk object,
+        # and (marked so) no request on read.
         opts["fill_value"] = arr.item()
+        attrs = {**attrs, fmt.VALUE_IN_FILL_ATTR: True}
     return ArrayPlan(path, tuple(arr.shape), zdtype, storage, attrs, DataKind.VALUES, arr, opts, dims, inline)
 
 
