@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pynwb
 import pytest
 import zarr
 from pynwb import NWBHDF5IO, NWBFile, get_type_map
@@ -60,6 +62,9 @@ def test_full_file_round_trips_like_hdf5(tmp_path: Path) -> None:
         assert from_zarr.scratch["scalar"].data[()] == 3.5
         order = from_zarr.stimulus_template["stimuli"].order_of_images
         assert [img.name for img in order.data[:]] == ["rgba", "gray", "rgb", "gray"]
+        # uint attributes (OnePhotonSeries.binning) come back unsigned, as the spec and HDF5 have them
+        assert from_zarr.acquisition["one_photon"].binning.dtype == np.uint8
+        assert pynwb.validate(path=str(tmp_path / "file.nwb.zarr")) == []
     finally:
         for io in ios:
             io.close()

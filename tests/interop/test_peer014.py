@@ -36,6 +36,13 @@ def test_peer_written_extension_reads_from_cached_spec_in_a_fresh_process(
     assert json.loads(out.splitlines()[1])["root/ext:ExtSeries"]["gain"] == 2.5
 
 
+def test_peer_written_full_file_validates_through_ours(peer_file: Callable[[str, str], Path]) -> None:
+    """0.14's own reader reports OnePhotonSeries.binning as int64 (JSON attributes); ours restores uint8."""
+    import pynwb
+
+    assert pynwb.validate(path=str(peer_file(VERSION, "nwb_full"))) == []
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_we_write_peer_reads(case: str, tmp_path: Path) -> None:
     container, _ = build(case)
