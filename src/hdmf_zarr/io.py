@@ -376,10 +376,9 @@ class ZarrIO(HDMFIO):
 
     def _flush_appends(self) -> None:
         """Store the rows appended to datasets read from this file (read/append.py)."""
+        encoded = self._appends.encode(self._stored_path_of)  # may raise: nothing stored, rows stay pending
         try:
-            changed = self._appends.flush(self._stored_path_of)
-        except (TypeError, ValueError, LookupError):
-            raise  # raised while encoding: nothing was stored, the rows stay pending
+            changed = self._appends.store(encoded)
         except BaseException:
             self._write_failed = True
             raise

@@ -19,7 +19,7 @@ def _numeric(tmp_path: Path, values: list[float]) -> NumericArray:
     return NumericArray(arr._async_array)
 
 
-def test_numeric_rows_wait_for_flush_and_read_at_once(tmp_path: Path) -> None:
+def test_numeric_rows_wait_to_be_stored_and_read_at_once(tmp_path: Path) -> None:
     log = PendingAppends()
     arr = _numeric(tmp_path, [1.0, 2.0, 3.0])
     arr.attach(AppendSite("the dataset '/n'", log))
@@ -29,7 +29,7 @@ def test_numeric_rows_wait_for_flush_and_read_at_once(tmp_path: Path) -> None:
     assert list(arr[:]) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert arr[4] == 5.0
     assert zarr.open_array(str(tmp_path / "n.zarr")).shape == (3,)  # nothing stored yet
-    changed = log.flush(lambda target: "/unused")
+    changed = log.store(log.encode(lambda target: "/unused"))
     assert len(changed) == 1
     stored = zarr.open_array(str(tmp_path / "n.zarr"))
     assert list(stored[:]) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -59,7 +59,7 @@ def test_text_rows_are_stored_as_text(tmp_path: Path) -> None:
     assert list(view[:]) == ["a", "b", "c", "d"]
     with pytest.raises(TypeError, match="it holds text"):
         view.append(5)
-    log.flush(lambda target: "/unused")
+    log.store(log.encode(lambda target: "/unused"))
     assert list(zarr.open_array(str(tmp_path / "t.zarr"))[:]) == ["a", "b", "c", "d"]
 
 
@@ -79,7 +79,7 @@ def test_compound_rows_store_references_as_paths(tmp_path: Path) -> None:
     view.append((5, 3, "B"))
     rows = view[:]
     assert [tuple(r) for r in rows] == [(0, 5, "A"), (5, 3, "B")]
-    log.flush({"A": "/acquisition/a", "B": "/acquisition/b"}.__getitem__)
+    log.store(log.encode({"A": "/acquisition/a", "B": "/acquisition/b"}.__getitem__))
     stored = zarr.open_array(str(tmp_path / "c.zarr"))[:]
     assert stored["timeseries"].tolist() == ["/acquisition/a", "/acquisition/b"]
 

@@ -19,6 +19,8 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 
 from hdmf_zarr.errors import ModeError
 
+ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
+
 #: Maps an appended reference target (a Container or a Builder) to its absolute path in this store.
 PathOf = Callable[[Any], str]
 
@@ -48,10 +50,13 @@ class PendingAppends:
     def discard(self) -> None:
         self._views.clear()
 
-    def flush(self, path_of: PathOf) -> dict[str, ArrayV2Metadata | ArrayV3Metadata]:
-        """Append every buffered row to its stored array; return the new metadata by store key."""
-        encoded = [(view, view.encode_pending(path_of)) for view in self._views.values()]
-        changed: dict[str, ArrayV2Metadata | ArrayV3Metadata] = {}
+    def encode(self, path_of: PathOf) -> list[tuple[Appendable, np.ndarray]]:
+        """Every buffered row as its array stores it; raises (storing nothing) if one cannot be stored."""
+        return [(view, view.encode_pending(path_of)) for view in self._views.values()]
+
+    def store(self, encoded: list[tuple[Appendable, np.ndarray]]) -> dict[str, ArrayMetadata]:
+        """Append the encoded rows to their stored arrays; return the new metadata by store key."""
+        changed: dict[str, ArrayMetadata] = {}
         for view, rows in encoded:
             raw = view.stored_array()
             view.pending_written()  # first: a numeric array counts its pending rows in its shape

@@ -7,6 +7,7 @@ and written by the IO's next write() (read/append.py); until then the view reads
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -105,8 +106,9 @@ class ArrayView(HDMFDataset):
     def pending_written(self) -> None:
         self._pending.clear()
 
+    @abstractmethod
     def encode_pending(self, path_of: PathOf) -> np.ndarray:
-        raise NotImplementedError  # every concrete view defines how its rows are stored
+        """The buffered rows as the stored array holds them (each view stores its kind its own way)."""
 
     @property
     def _where(self) -> str:
@@ -263,8 +265,9 @@ class _ReferenceArray(ArrayView):
     def dtype(self) -> str:
         return "object"
 
+    @abstractmethod
     def _resolve(self, path: str) -> Any:
-        raise NotImplementedError  # defined by the two concrete classes below
+        """A stored target path as a Builder or a Container (the two concrete classes below)."""
 
     def __getitem__(self, key: Any) -> Any:
         out = super().__getitem__(key)
@@ -333,8 +336,9 @@ class _CompoundArray(ArrayView):
     def fields(self) -> list[dict[str, str]]:
         return self._fields
 
+    @abstractmethod
     def _resolve(self, path: str) -> Any:
-        raise NotImplementedError  # defined by the two concrete classes below
+        """A stored target path as a Builder or a Container (the two concrete classes below)."""
 
     def _convert(self, rows: np.ndarray) -> np.ndarray:
         out = np.empty(rows.shape, dtype=self._out_dtype)
