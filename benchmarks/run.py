@@ -271,15 +271,7 @@ class Runner:
 
 def stored_nodes(s3: Any, prefix: str) -> dict[str, int]:
     """Objects under *prefix*; nodes = groups + arrays (zarr.json for Zarr v3, .zgroup/.zarray for v2)."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    client = s3.client()
     objects = nodes = nbytes = 0
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix=prefix + "/"):
         for obj in page.get("Contents", []):

@@ -76,6 +76,18 @@ class S3Server:
             **extra,
         }
 
+    def client(self) -> Any:
+        """A boto3 S3 client for this endpoint (listing and uploading around the code under test)."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+
 
 @functools.cache
 def _moto_app() -> Any:
@@ -86,23 +98,15 @@ def _moto_app() -> Any:
 
 def start_s3(bucket: str = "nwb") -> Iterator[S3Server]:
     """Serve moto's S3 on a free 127.0.0.1 port behind the counting middleware; create *bucket*."""
-    import boto3
-
     log = RequestLog()
     server = make_server("127.0.0.1", 0, CountingMiddleware(_moto_app(), log), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     endpoint = f"http://127.0.0.1:{server.server_port}"
     try:
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-        client.create_bucket(Bucket=bucket)
-        yield S3Server(endpoint, log, bucket)
+        s3 = S3Server(endpoint, log, bucket)
+        s3.client().create_bucket(Bucket=bucket)
+        yield s3
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -110,15 +114,7 @@ def start_s3(bucket: str = "nwb") -> Iterator[S3Server]:
 
 def upload_folder(server: S3Server, folder: Path, prefix: str) -> None:
     """Copy a local store folder into the bucket under *prefix* (as a user would upload a file)."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
+    client = server.client()
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             client.upload_file(str(path), server.bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
