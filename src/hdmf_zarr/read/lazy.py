@@ -115,8 +115,10 @@ class ArrayView(HDMFDataset):
         return self._site.where if self._site is not None else repr(self)
 
     def __iter__(self) -> Iterator[Any]:
-        for i in range(len(self)):
-            yield self[i]
+        """Element by element, read a block of rows at a time (pynwb iterates whole reference lists)."""
+        if not self.shape:
+            raise TypeError("iteration over a scalar dataset")
+        yield from _blockwise(self, len(self), _block_rows(self._raw))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = np.asarray(self[...] if self.shape else self[()])
@@ -189,9 +191,9 @@ class NumericArray(zarr.Array):
         return int(self.shape[0])
 
     def __iter__(self) -> Iterator[Any]:
-        """Iterate over the first axis, as over an h5py dataset (hdmf's DataIO iterates its data)."""
-        for i in range(self.shape[0] if self.shape else 0):
-            yield self[i]
+        """Iterate over the first axis, as over an h5py dataset (hdmf's DataIO iterates its data),
+        reading a block of rows at a time."""
+        yield from _blockwise(self, self.shape[0] if self.shape else 0, _block_rows(self))
 
     def append(self, data: Any, axis: int = 0) -> None:  # type: ignore[override]
         """Buffer rows (hdmf's append_data calls ``append([row], axis=0)``); the next write() stores them."""
@@ -380,6 +382,18 @@ class _CompoundArray(ArrayView):
         out = cls(self._raw, self._fields, self._resolve_builder, self._resolve_container)
         out.attach(self._site)
         return out
+
+
+def _block_rows(raw: Any) -> int:
+    """Rows per read when iterating: the stored chunk length along the first axis (at least 1024)."""
+    chunks = getattr(raw, "chunks", None)
+    first = chunks[0] if isinstance(chunks, tuple) and chunks else 0
+    return max(int(first), 1024)
+
+
+def _blockwise(data: Any, length: int, rows: int) -> Iterator[Any]:
+    for start in range(0, length, rows):
+        yield from data[start : min(start + rows, length)]
 
 
 def _objects(values: list[Any]) -> np.ndarray:
