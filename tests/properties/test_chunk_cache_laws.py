@@ -1,5 +1,6 @@
-"""read/cache: any plain selection read through the chunk cache equals numpy indexing, whatever was read
-before it and however small the cache; selections the cache does not handle are left to zarr."""
+"""read/cache: any plain selection (and any list of rows on the first axis) read through the chunk cache
+equals numpy indexing, whatever was read before it and however small the cache; selections the cache
+does not handle are left to zarr."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ def arrays_and_chunks(draw: st.DrawFn) -> tuple[np.ndarray, tuple[int, ...]]:
 @st.composite
 def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
     items: list[object] = []
-    for n in shape:
-        if draw(st.booleans()):
+    for axis, n in enumerate(shape):
+        if axis == 0 and draw(st.integers(0, 3)) == 0:  # a table region: row indices, any order
+            items.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6)))
+        elif draw(st.booleans()):
             items.append(draw(st.integers(-n, n - 1)))
         else:
             start = draw(st.none() | st.integers(-n - 2, n + 2))
@@ -62,7 +65,20 @@ def test_reads_through_the_cache_equal_numpy(
         np.testing.assert_array_equal(again, arr)
 
 
-@given(st.sampled_from([slice(0, 4, 2), [0, 1], np.array([True, False, True]), (Ellipsis, Ellipsis)]))
+@given(
+    st.sampled_from(
+        [
+            slice(0, 4, 2),
+            ([0, 1], [0, 1]),
+            (slice(None), [0, 1]),
+            [],
+            np.array([True, False, True]),
+            [True, False],
+            (Ellipsis, Ellipsis),
+            np.array([[0, 1]]),
+        ]
+    )
+)
 def test_fancy_selections_are_left_to_zarr(selection: object) -> None:
     assert plan(selection, (3, 3)) is None
 

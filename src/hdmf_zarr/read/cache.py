@@ -2,9 +2,10 @@
 
 Layer: read. Re-reading a region (scrolling through a recording, plotting the same second again, hdmf
 indexing a ragged column row by row) then costs numpy copies instead of a trip through the store and the
-codecs, as HDF5's chunk cache does for h5py. Only plain selections (integers and step-1 slices on each
-axis) go through the cache, and only when the chunks they touch fit in it; anything else, and a full
-read of a large array, goes straight to zarr. Writes through the IO (rows appended in mode 'a') drop the
+codecs, as HDF5's chunk cache does for h5py. Plain selections (integers and step-1 slices on each
+axis, and a list of row indices on the first axis, as a table region reads a column) go through the
+cache when the chunks they touch fit in it; anything else, and a full read of a large array, goes
+straight to zarr. Writes through the IO (rows appended in mode 'a') drop the
 array's entries; data changed by another process while a file is open is not seen again until reopened.
 
 ``plan`` and ``assemble`` are pure (property-tested in tests/properties/test_chunk_cache.py).
@@ -29,11 +30,13 @@ ChunkKey = tuple[int, ...]
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A plain selection resolved against an array: per-axis [start, stop), and the axes to drop."""
+    """A selection resolved against an array: per-axis [start, stop), the axes to drop, and the rows
+    to take from the box when the first axis is selected by a list of indices (a table region)."""
 
     starts: tuple[int, ...]
     stops: tuple[int, ...]
     dropped: tuple[int, ...]  # axes selected by an integer
+    take: tuple[int, ...] | None = None  # first-axis rows, relative to starts[0]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -62,25 +65,51 @@ def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
     if len(items) > len(shape):
         return None
     items = (*items, *([slice(None)] * (len(shape) - len(items))))
+    take = _rows(items[0], shape[0])
+    if take is not None:
+        items = (slice(min(take), max(take) + 1), *items[1:])
     starts, stops, dropped = [], [], []
     for axis, (item, size) in enumerate(zip(items, shape, strict=True)):
-        if isinstance(item, slice):
-            start, stop, step = item.indices(size)
-            if step != 1:
-                return None
-            starts.append(start)
-            stops.append(max(start, stop))
-        elif isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_):
-            index = int(item)
-            if not -size <= index < size:
-                return None  # out of range: zarr raises its own IndexError
-            index %= size
-            starts.append(index)
-            stops.append(index + 1)
-            dropped.append(axis)
-        else:
+        span = _span(item, size)
+        if span is None:
             return None
+        starts.append(span[0])
+        stops.append(span[1])
+        if span[2]:
+            dropped.append(axis)
+    if take is not None:
+        return Plan(tuple(starts), tuple(stops), tuple(dropped), tuple(t - starts[0] for t in take))
     return Plan(tuple(starts), tuple(stops), tuple(dropped))
+
+
+def _span(item: Any, size: int) -> tuple[int, int, bool] | None:
+    """One axis of a plain selection: (start, stop, selected by an integer), or None if not plain."""
+    if isinstance(item, slice):
+        start, stop, step = item.indices(size)
+        return (start, max(start, stop), False) if step == 1 else None
+    if isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_):
+        index = int(item)
+        if not -size <= index < size:
+            return None  # out of range: zarr raises its own IndexError
+        return index % size, index % size + 1, True
+    return None
+
+
+def _rows(item: Any, size: int) -> list[int] | None:
+    """A non-empty list (or 1-D integer array) of in-range row indices, normalised; else None."""
+    if isinstance(item, np.ndarray):
+        if item.ndim != 1 or item.dtype.kind not in "iu":
+            return None
+        values = item.tolist()
+    elif isinstance(item, list) and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in item
+    ):
+        values = [int(v) for v in item]
+    else:
+        return None
+    if not values or not all(-size <= v < size for v in values):
+        return None
+    return [v % size for v in values]
 
 
 def chunk_box(key: ChunkKey, chunks: tuple[int, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -101,8 +130,10 @@ def assemble(
             src.append(slice(lo - r.start, hi - r.start))
             dst.append(slice(lo - a, hi - a))
         out[tuple(dst)] = blocks[key][tuple(src)]
-    if box.dropped:
-        out = out.reshape(tuple(n for axis, n in enumerate(box.shape) if axis not in box.dropped))
+    if box.take is not None:
+        out = out[list(box.take)]
+    if box.dropped:  # those axes have length 1
+        out = out.reshape(tuple(n for axis, n in enumerate(out.shape) if axis not in box.dropped))
     return out
 
 
@@ -126,7 +157,7 @@ class ChunkCache:
     ) -> np.ndarray | None:
         """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit."""
         keys = list(box.chunk_keys(chunks))
-        itemsize = np.dtype(dtype).itemsize
+        itemsize = _ITEM_ESTIMATE if np.dtype(dtype).kind in "OT" else np.dtype(dtype).itemsize
         need = sum(_count(chunk_box(k, chunks, shape)) for k in keys) * itemsize
         if need > self.max_bytes // 2:
             return None  # larger than the cache can usefully hold: read directly, do not evict everything
@@ -160,23 +191,32 @@ class ChunkCache:
         with self._lock:
             old = self._blocks.pop((array_key, key), None)
             if old is not None:
-                self._bytes -= old.nbytes
+                self._bytes -= _nbytes(old)
             self._blocks[(array_key, key)] = block
-            self._bytes += block.nbytes
+            self._bytes += _nbytes(block)
             while self._bytes > self.max_bytes and self._blocks:
                 _, dropped = self._blocks.popitem(last=False)
-                self._bytes -= dropped.nbytes
+                self._bytes -= _nbytes(dropped)
 
     def forget(self, array_key: str) -> None:
         """Drop every chunk of one array (it was written to)."""
         with self._lock:
             for cached in [k for k in self._blocks if k[0] == array_key]:
-                self._bytes -= self._blocks.pop(cached).nbytes
+                self._bytes -= _nbytes(self._blocks.pop(cached))
 
     def clear(self) -> None:
         with self._lock:
             self._blocks.clear()
             self._bytes = 0
+
+
+#: Bytes counted per element of a text or object array (a str object and its pointer; texts in NWB
+#: tables are short): the budget stays a bound on memory without measuring every string.
+_ITEM_ESTIMATE = 64
+
+
+def _nbytes(block: np.ndarray) -> int:
+    return block.size * _ITEM_ESTIMATE if block.dtype.kind in "OT" else block.nbytes
 
 
 def _count(region: tuple[slice, ...]) -> int:

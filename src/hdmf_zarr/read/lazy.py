@@ -20,8 +20,8 @@ from zarr.core.sync import sync
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
 
-#: dtype kinds whose itemsize is their whole size in memory (cached; object and string arrays are not).
-_FIXED_SIZE_KINDS = frozenset("biufcmMSUV")
+#: dtype kinds the chunk cache holds (numbers, fixed-width and variable-length text, objects).
+_CACHED_KINDS = frozenset("biufcmMSUVOT")
 
 Resolve = Callable[[str], Any]
 
@@ -141,7 +141,7 @@ class NumericArray(zarr.Array):
 
     def attach(self, site: AppendSite | None, cache: ChunkCache | None = None) -> None:
         self._site = site
-        if cache is not None and self.dtype.kind in _FIXED_SIZE_KINDS:
+        if cache is not None and self.dtype.kind in _CACHED_KINDS:
             self._cache = cache
 
     @property
