@@ -33,7 +33,6 @@ from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
-from hdmf_zarr.read.spec_types import restore_unsigned
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
@@ -96,7 +95,6 @@ class ZarrIO(HDMFIO):
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
         self._root_pending = False  # a new store whose root document is not written yet
         self._write_failed = False
-        self._retyped_root: int | None = None
         self._appends = PendingAppends()  # rows appended to stored datasets, written by the next write
         # Decoded chunks of the arrays read through this IO (read/cache.py); 0 turns the cache off.
         cache_bytes = DEFAULT_CACHE_BYTES if chunk_cache_bytes is None else chunk_cache_bytes
@@ -254,16 +252,13 @@ class ZarrIO(HDMFIO):
                 spec_location=specloc if isinstance(specloc, str) else None,
                 appends=self._appends if self._require_open().writable else None,
                 chunk_cache=self._chunk_cache,
+                namespace_catalog=self.manager.namespace_catalog,
             )
             self._reader = Reader(ctx, written=self._written)
         return self._reader
 
     def read_builder(self) -> GroupBuilder:
-        root = self._get_reader().read_root()
-        if id(root) != self._retyped_root:  # once per tree read (JSON attributes lose uint types)
-            restore_unsigned(root, self.manager.namespace_catalog)
-            self._retyped_root = id(root)
-        return root
+        return self._get_reader().read_root()
 
     def _construct(self, builder: Builder) -> Container:
         return self.manager.construct(builder)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import zarr
 from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, ReferenceBuilder
+from hdmf.spec import NamespaceCatalog
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
 from zarr.core.group import AsyncGroup, GroupMetadata
@@ -29,6 +30,7 @@ from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
+from hdmf_zarr.read.spec_types import restore_unsigned
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -91,6 +93,7 @@ class ReadContext:
     spec_location: str | None = None
     appends: PendingAppends | None = None  # where appended rows wait for write(); None: read-only
     chunk_cache: ChunkCache | None = None  # decoded chunks shared by this IO's arrays; None: no cache
+    namespace_catalog: NamespaceCatalog | None = None  # the specs unsigned attributes are retyped by
 
 
 class Reader:
@@ -150,6 +153,8 @@ class Reader:
         for dset, value in self._deferred:
             dset.data = value()
         self._deferred.clear()
+        if self.ctx.namespace_catalog is not None:  # JSON attributes lose their unsigned types
+            restore_unsigned(root, self.ctx.namespace_catalog)
         return root
 
     def _skip(self, path: str) -> bool:

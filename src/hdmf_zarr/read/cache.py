@@ -42,6 +42,13 @@ class Plan:
     def shape(self) -> tuple[int, ...]:
         return tuple(b - a for a, b in zip(self.starts, self.stops, strict=True))
 
+    def chunk_aligned(self, chunks: tuple[int, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
+        """The region of whole chunks the box touches (clipped at the array's edge)."""
+        return tuple(
+            slice(a // c * c, min(-(-b // c) * c, n)) if b > a else slice(a, a)
+            for a, b, c, n in zip(self.starts, self.stops, chunks, shape, strict=True)
+        )
+
     def chunk_keys(self, chunks: tuple[int, ...]) -> Iterator[ChunkKey]:
         ranges = [
             range(a // c, (b - 1) // c + 1) if b > a else range(0)
@@ -156,11 +163,10 @@ class ChunkCache:
         fetch: Callable[[tuple[slice, ...]], np.ndarray],
     ) -> np.ndarray | None:
         """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit."""
-        keys = list(box.chunk_keys(chunks))
         itemsize = _ITEM_ESTIMATE if np.dtype(dtype).kind in "OT" else np.dtype(dtype).itemsize
-        need = sum(_count(chunk_box(k, chunks, shape)) for k in keys) * itemsize
-        if need > self.max_bytes // 2:
+        if _count(box.chunk_aligned(chunks, shape)) * itemsize > self.max_bytes // 2:
             return None  # larger than the cache can usefully hold: read directly, do not evict everything
+        keys = list(box.chunk_keys(chunks))
         blocks: dict[ChunkKey, np.ndarray] = {}
         with self._lock:
             for key in keys:
@@ -168,7 +174,7 @@ class ChunkCache:
                 if block is not None:
                     self._blocks.move_to_end((array_key, key))
                     blocks[key] = block
-        missing = [k for k in keys if k not in blocks]
+        missing = {k for k in keys if k not in blocks}
         if missing:
             lo = [min(k[axis] for k in missing) for axis in range(len(shape))]
             hi = [max(k[axis] for k in missing) for axis in range(len(shape))]

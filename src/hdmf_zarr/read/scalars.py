@@ -32,11 +32,11 @@ async def _fetch(
     key = paths.to_zarr_key(path)
     if isinstance(meta, legacy.LegacyArrayMeta):
         return await legacy.LegacyObjectArray(store, path, meta).getitem(Ellipsis if meta.shape else ())
-    if text_in_fill and isinstance(meta, ArrayV3Metadata) and meta.shape == () and meta.fill_value:
-        return meta.fill_value  # docs/format.md#specification-cache: no request at all
-    if isinstance(meta, ArrayV3Metadata) and meta.shape == () and meta.attributes.get(fmt.VALUE_IN_FILL_ATTR):
-        return meta.fill_value  # docs/format.md#scalars: no chunk was written
     if isinstance(meta, ArrayV3Metadata) and meta.shape == ():
+        # No request when the value is known to be the fill value: a cached spec document's text
+        # (docs/format.md#specification-cache) or a scalar we marked (docs/format.md#scalars).
+        if (text_in_fill and meta.fill_value) or meta.attributes.get(fmt.VALUE_IN_FILL_ATTR):
+            return meta.fill_value
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
             return meta.fill_value

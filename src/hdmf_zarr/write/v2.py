@@ -53,10 +53,8 @@ def _references(
 
 def _compound(
     data: Any, storage: Storage, attrs: dict[str, Any], *, builder: Builder, ctx: PlanContext, path: str
-) -> ArrayPlan | None:
-    """Compounds with text or reference fields: pickled rows. Numbers only: None (a plain struct array)."""
-    if all(f.storage.kind is Kind.NUMERIC for f in storage.fields):
-        return None
+) -> ArrayPlan:
+    """A compound with text or reference fields: pickled rows (0.13 reads nothing else for them)."""
     rows = to_values(data, storage, builder=builder, ctx=ctx, where=path)  # numbers, text and target paths
     rows = rows.reshape(1) if rows.ndim == 0 else rows
     out = np.empty(rows.shape, dtype=[(f.name, _field_numpy(f)) for f in storage.fields])
@@ -104,10 +102,9 @@ def plan_v2_dataset(
     if storage.kind is Kind.REFERENCE:
         return _references(data, attrs, builder=builder, ctx=ctx, path=path)
     if storage.kind is Kind.COMPOUND:
-        pickled = _compound(data, storage, attrs, builder=builder, ctx=ctx, path=path)
-        if pickled is not None:
-            return pickled
-        attrs.pop(fmt.REFERENCE_FIELDS_ATTR, None)
+        if any(f.storage.kind is not Kind.NUMERIC for f in storage.fields):
+            return _compound(data, storage, attrs, builder=builder, ctx=ctx, path=path)
+        attrs.pop(fmt.REFERENCE_FIELDS_ATTR, None)  # numbers only: a plain struct array
         attrs[fmt.V2_DTYPE_ATTR] = dtypes.field_specs(storage)  # as 0.13 writes a struct of numbers
     arr = to_values(data, storage, builder=builder, ctx=ctx, where=path)
     if arr.ndim == 0:
