@@ -127,6 +127,12 @@ def _zarr_to_numcodecs(codec: object) -> object:
     )
 
 
+def as_numcodecs(codec: object) -> object:
+    """Return one codec as its numcodecs equivalent (zarr 3 codecs translated), or raise
+    :class:`UnsupportedValueError` when numcodecs has none."""
+    return _zarr_to_numcodecs(codec)
+
+
 def as_v2_codecs(codecs: object) -> object:
     """Return zarr 3 codecs (or "auto"/None) as the numcodecs codecs a Zarr v2 array stores."""
     if codecs is None or isinstance(codecs, str):
