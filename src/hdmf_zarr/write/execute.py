@@ -104,6 +104,7 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
             dtype=plan.dtype,
             zarr_format=zarr_format,
             attributes=plan.attributes,
+            dimension_names=plan.dimension_names if zarr_format == 3 else None,
             **_for_format(plan.options, zarr_format),
         )
         return arr.metadata

@@ -1,0 +1,76 @@
+"""Dimension names of the arrays of one group, consistent as xarray needs them (Zarr v3 ``dimension_names``).
+
+Layer: write. Pure: works on the planned arrays, writes nothing.
+
+xarray opens a group as one Dataset, in which a dimension name has one size. The spec's dimension labels
+are not that: hdmf-common labels every column ``dim0``, so a table whose ragged column holds more
+elements than the table has rows names two sizes ``dim0``. The rule, per group:
+
+- an array keeps the spec's label of an axis when that label has one size across the group's arrays
+  (and appears once in the array);
+- every other axis gets a name unique to the array: ``<array>_<label>`` for a conflicting label,
+  ``<array>_<label>_<i>`` for a label the array repeats, ``<array>_dim<i>`` where the spec declares none;
+- scalars have no dimensions.
+
+The ``_ARRAY_DIMENSIONS`` attribute keeps the spec's labels as hdmf-zarr writes them (docs/format.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from hdmf_zarr import paths
+
+
+class _Array(Protocol):
+    """What naming needs of one planned array: its path, shape and the spec's labels (or None)."""
+
+    path: str
+    shape: tuple[int, ...]
+    dimension_names: tuple[str, ...] | None
+
+
+def _labels(dims: Sequence[str] | None, shape: Sequence[int]) -> tuple[str, ...] | None:
+    if not dims or len(dims) != len(shape):
+        return None
+    return tuple(str(d) for d in dims)
+
+
+def conflicting_labels(arrays: Iterable[tuple[Sequence[str] | None, Sequence[int]]]) -> set[str]:
+    """The labels that name more than one size among the (labels, shape) pairs of one group."""
+    sizes: dict[str, set[int]] = defaultdict(set)
+    for dims, shape in arrays:
+        labels = _labels(dims, shape)
+        for label, size in zip(labels or (), shape, strict=False):
+            sizes[label].add(int(size))
+    return {label for label, found in sizes.items() if len(found) > 1}
+
+
+def names_for(
+    name: str, dims: Sequence[str] | None, shape: Sequence[int], conflicting: set[str]
+) -> tuple[str, ...]:
+    """The dimension names of array *name*: spec labels where consistent, else names unique to it."""
+    labels = _labels(dims, shape)
+    if labels is None:
+        return tuple(f"{name}_dim{i}" for i in range(len(shape)))
+    repeated = {label for label, n in Counter(labels).items() if n > 1}
+    return tuple(
+        f"{name}_{label}_{i}" if label in repeated else (f"{name}_{label}" if label in conflicting else label)
+        for i, label in enumerate(labels)
+    )
+
+
+def assign(arrays: Sequence[_Array]) -> None:
+    """Set ``dimension_names`` of each planned array, group by group (spec labels in, xarray names out)."""
+    groups: dict[str, list[_Array]] = defaultdict(list)
+    for arr in arrays:
+        groups[paths.parent(arr.path)].append(arr)
+    for members in groups.values():
+        conflicting = conflicting_labels((a.dimension_names, a.shape) for a in members)
+        for arr in members:
+            if arr.shape:
+                arr.dimension_names = names_for(
+                    paths.basename(arr.path), arr.dimension_names, arr.shape, conflicting
+                )
