@@ -110,7 +110,7 @@ def _column(io: ZarrIO, name: str) -> Any:
     return io.read_builder().datasets[name].data
 
 
-def test_compressor_is_the_first_compressor_as_numcodecs(tmp_path: Path) -> None:
+def test_compressor_is_the_compressor_as_numcodecs(tmp_path: Path) -> None:
     _table_file(tmp_path / "t.zarr", compressors=zarr.codecs.BloscCodec(cname="zstd", clevel=3), chunks=(10,))
     with ZarrIO(tmp_path / "t.zarr", mode="r", manager=get_manager()) as io:
         x = _column(io, "x")
@@ -122,6 +122,17 @@ def test_compressor_is_the_first_compressor_as_numcodecs(tmp_path: Path) -> None
         assert isinstance(label, ArrayView)
         assert label.compressor is not None
         assert label.chunks == label.dataset.chunks
+
+
+def test_compressor_of_several_is_the_last_as_zarr_2_stored_them(tmp_path: Path) -> None:
+    """zarr 2 code wrote filters=[Shuffle], compressor=GZip; zarr 3 stores (shuffle, gzip) compressors."""
+    shuffle, gzip = numcodecs.Shuffle(elementsize=8), numcodecs.GZip(level=4)
+    _table_file(tmp_path / "t.zarr", compressor=gzip, filters=[shuffle], chunks=(10,))
+    with ZarrIO(tmp_path / "t.zarr", mode="r", manager=get_manager()) as io:
+        x = _column(io, "x")
+        assert len(x.compressors) == 2
+        assert x.compressor == gzip
+        assert np.array_equal(x[:], np.arange(100, dtype="f8"))
 
 
 def test_compressor_is_none_without_compression(tmp_path: Path) -> None:

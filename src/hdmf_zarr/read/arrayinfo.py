@@ -62,14 +62,17 @@ def fill_value(raw: Any) -> Any:
 
 
 def compressor(raw: Any) -> Any:
-    """The first compressor as a numcodecs codec (zarr 2's ``Array.compressor``), or None.
+    """zarr 2's ``Array.compressor``: the compressor as a numcodecs codec, or None without compression.
 
-    A zarr 3 codec that numcodecs has no equivalent of (e.g. ``crc32c``) is returned as stored.
+    With one compressor (every array written without explicit codecs) that is the one. With several,
+    e.g. ``(shuffle, gzip)``, zarr 2 stored the leading ones as filters and the last as its single
+    compressor, so the last is returned. A zarr 3 codec that numcodecs has no equivalent of
+    (e.g. ``crc32c``) is returned as stored.
     """
     found = compressors(raw)
     if not found:
         return None
     try:
-        return as_numcodecs(found[0])
+        return as_numcodecs(found[-1])
     except UnsupportedValueError:
-        return found[0]
+        return found[-1]

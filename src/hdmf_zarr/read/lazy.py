@@ -184,7 +184,7 @@ class NumericArray(zarr.Array):
 
     @property
     def compressor(self) -> Any:
-        """The first compressor as a numcodecs codec, or None (zarr 2's attribute, for v3 arrays too)."""
+        """The compressor as a numcodecs codec, or None (zarr 2's attribute, for v3 arrays too)."""
         return arrayinfo.compressor(self)
 
     def __getitem__(self, selection: Any) -> Any:

@@ -26,7 +26,7 @@ from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
-from hdmf_zarr.dataio import as_v2_codecs
+from hdmf_zarr.dataio import as_v2_options
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
@@ -57,11 +57,7 @@ def _for_format(options: dict[str, Any], zarr_format: fmt.ZarrFormat) -> dict[st
     """Return zarr.create_array options for *zarr_format*: v2 arrays store numcodecs codecs."""
     if zarr_format != 2:
         return options
-    out = dict(options)
-    for key in ("compressors", "filters"):
-        if key in out:
-            out[key] = as_v2_codecs(out[key])
-    return out
+    return as_v2_options(options)
 
 
 async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:

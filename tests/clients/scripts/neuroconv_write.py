@@ -19,6 +19,9 @@ from neuroconv.tools.testing.mock_interfaces import MockRecordingInterface, Mock
 from hdmf_zarr import NWBZarrIO
 
 DURATION = 0.5
+#: Timestamps in the file: neuroconv configures ElectricalSeries/timestamps with compressors
+#: ["shuffle", "gzip"] and passes them to ZarrDataIO as zarr 2 took them: filters=[Shuffle], compressor=GZip.
+OPTIONS = {"recording": {"always_write_timestamps": True}}
 
 
 def converter():
@@ -46,7 +49,7 @@ def array_at(root, location):
 
 
 def configured_write(conv, path, jobs):
-    nwbfile = conv.create_nwbfile(metadata=metadata(conv, f"{jobs} jobs"))
+    nwbfile = conv.create_nwbfile(metadata=metadata(conv, f"{jobs} jobs"), conversion_options=OPTIONS)
     config = get_default_backend_configuration(nwbfile=nwbfile, backend="zarr")
     config.number_of_jobs = jobs
     configure_backend(nwbfile=nwbfile, backend_configuration=config)
@@ -79,12 +82,20 @@ def main(out):
     conv = converter()
     path = out / "converted.nwb.zarr"
     first_md, second_md = metadata(conv, "first"), metadata(conv, "second")
-    conv.run_conversion(nwbfile_path=str(path), metadata=first_md, backend="zarr", overwrite=True)
+    conv.run_conversion(
+        nwbfile_path=str(path), metadata=first_md, backend="zarr", overwrite=True, conversion_options=OPTIONS
+    )
     first = stored(path)
-    conv.run_conversion(nwbfile_path=str(path), metadata=second_md, backend="zarr", overwrite=True)
+    conv.run_conversion(
+        nwbfile_path=str(path), metadata=second_md, backend="zarr", overwrite=True, conversion_options=OPTIONS
+    )
     second = stored(path)
     conv.run_conversion(
-        nwbfile_path=str(out / "twin.nwb"), metadata=metadata(conv, "second"), backend="hdf5", overwrite=True
+        nwbfile_path=str(out / "twin.nwb"),
+        metadata=metadata(conv, "second"),
+        backend="hdf5",
+        overwrite=True,
+        conversion_options=OPTIONS,
     )
     recording = conv.data_interface_objects["recording"].recording_extractor
     sorting = conv.data_interface_objects["sorting"].sorting_extractor
@@ -92,6 +103,7 @@ def main(out):
         out / "expected.npz",
         traces=recording.get_traces(),
         sampling_frequency=recording.get_sampling_frequency(),
+        times=recording.get_times(),
         **{f"unit_{u}": sorting.get_unit_spike_train(u, return_times=True) for u in sorting.get_unit_ids()},
     )
     config = {jobs: configured_write(conv, out / f"jobs{jobs}.nwb.zarr", jobs) for jobs in (1, 2)}
