@@ -170,3 +170,6 @@ def test_legacy_object_array_reports_its_stored_codecs() -> None:
             stored = numcodecs.get_codec(dict(meta.compressor)) if meta.compressor else None
             assert view.compressor == stored
             assert view.fill_value == meta.fill_value
+            raw = view.dataset  # returned as is for object arrays of no other kind: answers the same
+            _check(raw)
+            assert (raw.compressor, raw.filters, raw.shards) == (view.compressor, view.filters, None)

@@ -5,27 +5,19 @@ Layer: read. Pure: reads array metadata only, never chunks.
 Clients written against zarr 2 ask every dataset the reader returns for ``.compressor`` (one numcodecs
 codec, or None): nwbinspector's compression checks and neuroconv's
 ``get_existing_backend_configuration`` among them. zarr 3 answers ``.compressor`` for v2 arrays only
-(with a deprecation warning) and raises for v3 arrays; the text, reference and compound views and the
-legacy v2 object arrays are no zarr arrays at all. The functions here answer ``.chunks``, ``.shards``,
+(with a deprecation warning) and raises for v3 arrays; the text, reference and compound views are no zarr
+arrays, and they wrap either zarr arrays or legacy v2 object arrays (which answer for themselves,
+see legacy/v2.py). The functions here answer ``.chunks``, ``.shards``,
 ``.compressors``, ``.filters``, ``.fill_value`` and ``.compressor`` for each of them
 (see read/lazy.py, which exposes them as properties).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-
-import numcodecs
-import zarr
 
 from hdmf_zarr.dataio import as_numcodecs
 from hdmf_zarr.errors import UnsupportedValueError
-from hdmf_zarr.legacy import LegacyObjectArray
-
-
-def _codec(config: Mapping[str, Any]) -> object:
-    return numcodecs.get_codec(dict(config))
 
 
 def chunks(raw: Any) -> tuple[int, ...]:
@@ -35,29 +27,22 @@ def chunks(raw: Any) -> tuple[int, ...]:
 
 def shards(raw: Any) -> tuple[int, ...] | None:
     """The shape of one shard, or None when the array is not sharded (always for v2 arrays)."""
-    if isinstance(raw, zarr.Array):
-        return raw.shards
-    return None
+    found: tuple[int, ...] | None = raw.shards
+    return found
 
 
 def compressors(raw: Any) -> tuple[Any, ...]:
     """The bytes-to-bytes codecs (zarr 3 codecs for v3 arrays, numcodecs codecs for v2 arrays)."""
-    if isinstance(raw, LegacyObjectArray):
-        return () if raw.meta.compressor is None else (_codec(raw.meta.compressor),)
     return tuple(raw.compressors)
 
 
 def filters(raw: Any) -> tuple[Any, ...]:
     """The array-to-array codecs (for legacy object arrays, the object codec too, as zarr 2 said)."""
-    if isinstance(raw, LegacyObjectArray):
-        return tuple(_codec(f) for f in raw.meta.filters)
     return tuple(raw.filters)
 
 
 def fill_value(raw: Any) -> Any:
     """The value of elements never written."""
-    if isinstance(raw, LegacyObjectArray):
-        return raw.meta.fill_value
     return raw.fill_value
 
 
