@@ -55,3 +55,24 @@ def test_units_with_more_spikes_than_units(tmp_path: Path) -> None:
             list(np.arange(5) / 10.0),
             list(np.arange(7) / 10.0),
         ]
+
+
+def test_a_column_added_in_append_mode_is_named_against_the_stored_ones(tmp_path: Path) -> None:
+    """The stored ``quality`` column keeps ``dim0`` (3 rows); a ragged column added later names its
+    elements otherwise, since ``dim0`` already has a size in the group."""
+    nwbfile = mock_NWBFile()
+    nwbfile.add_trial_column(name="quality", description="q")
+    for i in range(3):
+        nwbfile.add_trial(start_time=float(i), stop_time=i + 0.5, quality=f"q{i}")
+    path = tmp_path / "append.nwb.zarr"
+    with NWBZarrIO(path, mode="w") as io:
+        io.write(nwbfile)
+    with NWBZarrIO(path, mode="a") as io:
+        read = io.read()
+        read.trials.add_column(name="tags2", description="ragged", data=list("abcde"), index=[2, 3, 5])
+        io.write(read)
+    root = zarr.open_group(path, mode="r")
+    _check_consistent(root)
+    trials_group = _arrays(root["intervals/trials"])  # type: ignore[arg-type]
+    assert trials_group["quality"].metadata.dimension_names == ("dim0",)
+    assert trials_group["tags2"].metadata.dimension_names == ("tags2_dim0",)

@@ -18,8 +18,8 @@ The ``_ARRAY_DIMENSIONS`` attribute keeps the spec's labels as hdmf-zarr writes 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from hdmf_zarr import paths
 
@@ -30,6 +30,9 @@ class _Array(Protocol):
     path: str
     shape: tuple[int, ...]
     dimension_names: tuple[str, ...] | None
+
+
+_Stored = tuple[tuple[str, ...] | None, tuple[int, ...]]
 
 
 def _labels(dims: Sequence[str] | None, shape: Sequence[int]) -> tuple[str, ...] | None:
@@ -62,13 +65,31 @@ def names_for(
     )
 
 
-def assign(arrays: Sequence[_Array]) -> None:
-    """Set ``dimension_names`` of each planned array, group by group (spec labels in, xarray names out)."""
+def _stored_names(stored: Mapping[str, Any], planned: set[str]) -> dict[str, list[_Stored]]:
+    """Per group, the (dimension_names, shape) of arrays already in the file (v3 arrays that have them)."""
+    out: dict[str, list[_Stored]] = defaultdict(list)
+    for path, meta in stored.items():
+        names = getattr(meta, "dimension_names", None)
+        if path in planned or not names or getattr(meta, "shape", None) is None:
+            continue
+        out[paths.parent(path)].append((tuple(str(n) for n in names), tuple(meta.shape)))
+    return out
+
+
+def assign(arrays: Sequence[_Array], stored: Mapping[str, Any] | None = None) -> None:
+    """Set ``dimension_names`` of each planned array, group by group (spec labels in, xarray names out).
+
+    *stored* (node path -> metadata of what the file already holds, when appending) takes part as it
+    is: a new array keeps a label only when the arrays already in its group use that name with the
+    same size (or not at all).
+    """
     groups: dict[str, list[_Array]] = defaultdict(list)
     for arr in arrays:
         groups[paths.parent(arr.path)].append(arr)
-    for members in groups.values():
-        conflicting = conflicting_labels((a.dimension_names, a.shape) for a in members)
+    fixed = _stored_names(stored or {}, {a.path for a in arrays})
+    for group, members in groups.items():
+        pairs: list[_Stored] = [*fixed.get(group, []), *((a.dimension_names, a.shape) for a in members)]
+        conflicting = conflicting_labels(pairs)
         for arr in members:
             if arr.shape:
                 arr.dimension_names = names_for(

@@ -24,7 +24,6 @@ from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
 from hdmf_zarr.errors import UnsupportedValueError
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
-from hdmf_zarr.write import dimensions
 
 
 class DataKind(enum.Enum):
@@ -82,7 +81,6 @@ def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
     """Return the plan that writes *root* and everything below it that is not written yet."""
     plan = WritePlan()
     _plan_group(root, paths.ROOT, ctx, plan)
-    dimensions.assign(plan.arrays)  # spec labels -> names consistent within each group (xarray)
     return plan
 
 
