@@ -16,7 +16,6 @@ from zarr.core.group import GroupMetadata
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths
-from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
@@ -73,7 +72,6 @@ def write_tree(
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
     plan = plan_tree(root, ctx)
-    dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
     if specs:
         add_spec_cache(plan, specs, ctx, known)
     for group in plan.groups:

@@ -31,6 +31,7 @@ from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 
@@ -332,6 +333,7 @@ def run_plan(
 ) -> dict[str, NodeMetadata]:
     """Write every node and its data; return the metadata of the nodes written (by absolute path)."""
     _check_new(plan, known)
+    dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
     async def _run() -> dict[str, NodeMetadata]:
         nodes = await _write_nodes(store, plan, zarr_format)
