@@ -80,3 +80,20 @@ def test_a_table_with_a_ragged_column() -> None:
         ("waveform_mean_dim0", "waveform_mean_dim1", "waveform_mean_dim2"),
         None,
     ]
+
+
+@given(st.lists(arrays(), max_size=8).map(_unique_paths), st.lists(arrays(), max_size=6).map(_unique_paths))
+def test_arrays_added_later_agree_with_the_stored_ones(first: list[Planned], later: list[Planned]) -> None:
+    """Append: names of arrays already written never change; new ones are chosen against them."""
+    later = [a for a in later if a.path not in {b.path for b in first}]
+    dimensions.assign(first)
+    stored_names = {a.path: a.dimension_names for a in first}
+    dimensions.assign(later, stored={a.path: a for a in first})
+    assert {a.path: a.dimension_names for a in first} == stored_names
+    for group in ("/a", "/b"):
+        sizes: dict[str, set[int]] = {}
+        for a in (a for a in [*first, *later] if a.path.startswith(group + "/") and a.shape):
+            assert a.dimension_names is not None
+            for name, size in zip(a.dimension_names, a.shape, strict=True):
+                sizes.setdefault(name, set()).add(size)
+        assert all(len(s) == 1 for s in sizes.values()), sizes
