@@ -29,6 +29,7 @@ from hdmf_zarr.errors import (
     StoreNotFoundError,
     UnresolvedReferenceError,
 )
+from hdmf_zarr.lifecycle import DEFAULT_LOCK_TIMEOUT
 from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
@@ -75,6 +76,9 @@ class ZarrIO(HDMFIO):
         self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
         herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
         chunk_cache_bytes: int | None = kwargs.pop("chunk_cache_bytes", None)
+        # Writers: how long to wait for another writer, and whether to repair an interrupted write.
+        self._lock_timeout: float = kwargs.pop("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        self._repair: bool = kwargs.pop("repair", False)
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -135,9 +139,18 @@ class ZarrIO(HDMFIO):
         storage_options: Mapping[str, Any] | None = None,
         force_overwrite: bool = False,
         zarr_format: fmt.ZarrFormat | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        repair: bool = False,
     ) -> OpenedParts:
         """Open the store and its root group once (NWBZarrIO reads the spec cache from the same root)."""
-        opened = open_store(path, mode=mode, storage_options=storage_options, force_overwrite=force_overwrite)
+        opened = open_store(
+            path,
+            mode=mode,
+            storage_options=storage_options,
+            force_overwrite=force_overwrite,
+            lock_timeout=lock_timeout,
+            repair=repair,
+        )
         if opened.zarr_format is None:
             # A new store: its root document is written last, by the first write (with the consolidated
             # block) or at close, so an interrupted write never leaves a store that looks complete.
@@ -162,6 +175,8 @@ class ZarrIO(HDMFIO):
             storage_options=self._storage_options,
             force_overwrite=self._force_overwrite,
             zarr_format=self._requested_format,
+            lock_timeout=self._lock_timeout,
+            repair=self._repair,
         )
         self._preopened = None
         self._opened, self._root, self._root_pending = parts.opened, parts.root, parts.pending
@@ -366,8 +381,10 @@ class ZarrIO(HDMFIO):
             result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
         except BaseException:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store
-            # gets no root document: the failed write is never presented as a complete file.
+            # gets no root document: the failed write is never presented as a complete file. In place,
+            # its leftovers are dropped at once, so that a later write in this session never lists them.
             self._write_failed = True
+            opened.recover()
             raise
         self._root_pending = False
         self._members = result.members
