@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime
 import fcntl
+import inspect
 import json
 import os
 import socket
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from zarr.abc.store import Store
-from zarr.core.buffer import default_buffer_prototype
+from zarr.core.buffer import Buffer, default_buffer_prototype
 from zarr.core.sync import sync
 
 from hdmf_zarr import _format as fmt
@@ -139,13 +140,28 @@ def read_mark(store: Store, *, where: str) -> fmt.WriteMarkRecord | None:
     return None if raw is None else parse_mark(raw, where=where)
 
 
+async def _create_only(store: Store, key: str, buf: Buffer) -> None:
+    """Write *key* only if absent: a conditional put (If-None-Match) where the store offers one.
+
+    zarr's obstore-backed store does so itself; its fsspec store checks, then writes (a race), so the
+    fsspec filesystem's own create-only put is used when it has one (s3fs does).
+    """
+    fs, path = getattr(store, "fs", None), getattr(store, "path", None)
+    pipe = getattr(fs, "_pipe_file", None)
+    if isinstance(path, str) and pipe is not None and "mode" in inspect.signature(pipe).parameters:
+        with contextlib.suppress(FileExistsError):
+            await pipe(f"{path.rstrip('/')}/{key}", buf.to_bytes(), mode="create")
+        return
+    await store.set_if_not_exists(key, buf)
+
+
 def _put_mark(store: Store, record: fmt.WriteMarkRecord, *, exclusive: bool, where: str) -> bool:
     """Write the mark; exclusive: only if absent, and True only if this record is the one stored."""
     buf = default_buffer_prototype().buffer.from_bytes(json.dumps(record.to_json()).encode())
     if not exclusive:
         sync(store.set(fmt.WRITE_MARK_KEY, buf))
         return True
-    sync(store.set_if_not_exists(fmt.WRITE_MARK_KEY, buf))  # a conditional put on object stores
+    sync(_create_only(store, fmt.WRITE_MARK_KEY, buf))
     stored = read_mark(store, where=where)
     return stored is not None and stored.token == record.token
 

@@ -32,10 +32,12 @@ from hdmf_zarr.errors import (
 from hdmf_zarr.lifecycle import (
     DEFAULT_LOCK_TIMEOUT,
     WriteSession,
+    WriteState,
     begin_session,
     clear_keeping_mark,
     hold_lock,
     parse_mark,
+    write_state,
     writer_running,
 )
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
@@ -543,6 +545,32 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
     return zarr.open_group(
         opened.store, mode="r", zarr_format=opened.zarr_format, use_consolidated=opened.zarr_format != 2
     )
+
+
+def write_state_of(
+    store_like: StoreLike, storage_options: Mapping[str, Any] | None = None
+) -> tuple[WriteState, fmt.WriteMarkRecord | None]:
+    """Whether the file at *store_like* is complete, being written, or holds an interrupted write.
+
+    Zip files are published whole (never written in place), so they are always complete.
+    """
+    folder: Path | None = None
+    if isinstance(store_like, Store):
+        store = store_like
+        folder = Path(store.root) if isinstance(store, LocalStore) else None
+    else:
+        text = os.fspath(store_like)
+        text = text[len("file://") :] if text.lower().startswith("file://") else text
+        if "://" in text:
+            store = open_url(text, storage_options, read_only=True)
+        elif text.lower().endswith(".zip"):
+            return "complete", None
+        else:
+            folder = Path(text).expanduser()
+            if not folder.is_dir():
+                raise _not_found_locally(text)
+            store = LocalStore(folder, read_only=True)
+    return write_state(store, where=describe_source(store_like), folder=folder)
 
 
 def writable_or_raise(opened: OpenedStore, what: str) -> None:

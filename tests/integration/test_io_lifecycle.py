@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hdmf.data_utils import DataChunkIterator
 
 from hdmf_zarr import ZarrIO
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.cli import main
 from hdmf_zarr.errors import InterruptedWriteError, InterruptedWriteWarning, StoreBusyError
 from hdmf_zarr.testing.builders import dataset
 from support.interrupt import run_writer, start_writer, was_killed
@@ -100,12 +102,29 @@ def test_killed_append_is_refused_by_writers_unless_repaired(tmp_path: Path) -> 
         assert sorted(io.read_builder().datasets) == ["first", "third"]
 
 
-def test_killed_first_write_in_place_holds_no_file(tmp_path: Path) -> None:
+def test_info_shows_the_write_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _killed_append(tmp_path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"state: interrupted \(a write in mode 'a' started at .* by process \d+", out), out
+    assert "repair=True" in out
+    with ZarrIO(path, mode="a", repair=True):
+        assert main(["info", str(path)]) == 0
+        assert "state: being written (a write in mode 'a'" in capsys.readouterr().out
+    assert main(["info", str(path)]) == 0
+    assert "state: complete" in capsys.readouterr().out
+
+
+def test_killed_first_write_in_place_holds_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "fresh.zarr"
     assert was_killed(run_writer(path, mode="a", name="first", kill_at=3))
     with pytest.raises(InterruptedWriteError, match="holds no completed file"):
         ZarrIO(path, mode="r")
     assert not ZarrIO.can_read(path)
+    assert main(["info", str(path)]) == 1
+    assert "no completed write" in capsys.readouterr().out
     with pytest.raises(InterruptedWriteError):
         ZarrIO(path, mode="a")
     with ZarrIO(path, mode="a", repair=True) as io:
