@@ -75,7 +75,9 @@ def test_readers_are_warned_and_read_the_last_completed_write(tmp_path: Path) ->
     path = tmp_path / "f.zarr"
     _file(path, 3)
     _interrupt(path, 3)
-    with pytest.warns(InterruptedWriteWarning, match="was interrupted"), ZarrIO(path, mode="r") as io:
+    with pytest.warns(InterruptedWriteWarning, match="was interrupted"):
+        io = ZarrIO(path, mode="r")
+    with io:
         root = io.read_builder()
         assert sorted(root.groups) == []
         np.testing.assert_array_equal(root.datasets["d"].data[:], np.arange(4.0))
