@@ -23,6 +23,7 @@ from zarr.storage import StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr.errors import (
+    FormatError,
     HdmfZarrWarning,
     IOClosedError,
     ModeError,
@@ -36,7 +37,15 @@ from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
-from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
+from hdmf_zarr.store import (
+    OpenedStore,
+    StoreLike,
+    check_mode,
+    describe_source,
+    open_root_group,
+    open_store,
+    require_root_group,
+)
 from hdmf_zarr.write import PlanContext, write_tree
 from hdmf_zarr.write.execute import consolidate
 
@@ -538,7 +547,10 @@ def stored_dialect(
     except (OSError, ValueError):
         return None
     try:
+        require_root_group(opened)  # a plain array is no HDMF file
         return opened.zarr_format
+    except FormatError:
+        return None
     finally:
         opened.close()
 

@@ -21,9 +21,11 @@ from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import (
+    FormatError,
     InterruptedWriteError,
     InterruptedWriteWarning,
     ModeError,
+    NoConsolidatedMetadataWarning,
     ReadOnlyStoreError,
     StoreError,
     StoreExistsError,
@@ -297,6 +299,11 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool, options: Write
 
 
 def _not_found_locally(where: str) -> StoreNotFoundError:
+    if (Path(where) / fmt.V2_ARRAY_KEY).is_file():
+        return StoreNotFoundError(
+            f"{where!r} holds a Zarr v2 array, not a group: an HDMF file is a Zarr group. Open a single "
+            "array with zarr.open_array instead."
+        )
     return StoreNotFoundError(
         f"No Zarr store at {where!r} (no {fmt.V3_METADATA_KEY} or {fmt.V2_GROUP_KEY} there). "
         "Check the path, or open with mode='w' to create a new file."
@@ -529,6 +536,7 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
     if opened.zarr_format is None:
         zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
         return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)
+    require_root_group(opened)
     if opened.mode != "r":
         # Writers list the store instead of trusting consolidated metadata that another tool may have
         # left stale: a node missing from it must still be seen, so that it is never overwritten.
@@ -539,12 +547,59 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
         # Dialect detection already fetched the root document (consolidated metadata included):
         # build the group from it instead of a second GET.
         metadata = GroupMetadata.from_dict(json.loads(opened.root_document))
-        return zarr.Group(AsyncGroup(metadata=metadata, store_path=StorePath(opened.store, "")))
-    # v2 files may list object arrays zarr-python 3 cannot parse in .zmetadata: their index is read by
-    # hdmf_zarr.legacy, so zarr opens only the root group's own documents.
-    return zarr.open_group(
-        opened.store, mode="r", zarr_format=opened.zarr_format, use_consolidated=opened.zarr_format != 2
-    )
+        group = zarr.Group(AsyncGroup(metadata=metadata, store_path=StorePath(opened.store, "")))
+    else:
+        # v2 files may list object arrays zarr-python 3 cannot parse in .zmetadata: their index is read
+        # by hdmf_zarr.legacy, so zarr opens only the root group's own documents. v3 files without
+        # consolidated metadata open too (None: use it when present); the index then lists the store.
+        use = None if opened.zarr_format == 3 else False
+        group = zarr.open_group(opened.store, mode="r", zarr_format=opened.zarr_format, use_consolidated=use)
+    _warn_if_unconsolidated(opened, group)
+    return group
+
+
+def require_root_group(opened: OpenedStore) -> None:
+    """A v3 store whose root is an array is no HDMF file: say so, rather than what zarr says."""
+    if opened.zarr_format != 3:
+        return
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    raw = opened.root_document
+    if raw is None:
+        buf = sync(opened.store.get(fmt.V3_METADATA_KEY, prototype=default_buffer_prototype()))
+        raw = buf.to_bytes() if buf is not None else b"{}"
+    try:
+        node_type = json.loads(raw).get("node_type")
+    except (ValueError, AttributeError) as exc:
+        raise FormatError(
+            f"The root document {fmt.V3_METADATA_KEY} of {opened.location.describe()} is not a JSON object: "
+            f"{exc}. The file is damaged; restore it from a copy."
+        ) from exc
+    if node_type != "group":
+        raise FormatError(
+            f"{opened.location.describe()} holds a Zarr {node_type or 'node'!s}, not a group: an HDMF file "
+            "is a Zarr group. Open a single array with zarr.open_array instead."
+        )
+
+
+def _warn_if_unconsolidated(opened: OpenedStore, group: zarr.Group) -> None:
+    """Readers of a store without consolidated metadata are told what listing it costs."""
+    from zarr.core.sync import sync
+
+    if opened.zarr_format == 3:
+        missing = group.metadata.consolidated_metadata is None
+    else:
+        missing = not sync(opened.store.exists(fmt.V2_CONSOLIDATED_KEY))
+    if missing:
+        warnings.warn(
+            f"{opened.location.describe()} has no consolidated metadata (written by another tool, or by a "
+            "write that did not finish): it is opened by listing the store, which costs one request per "
+            "group and array (slow on object stores), and nodes of an unfinished write are read as if "
+            "complete. To consolidate it, open it with mode='a' and call write() once.",
+            NoConsolidatedMetadataWarning,
+            stacklevel=4,
+        )
 
 
 def write_state_of(
