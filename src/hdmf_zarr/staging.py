@@ -9,8 +9,9 @@ the same target recognises it by its name and the free lock and removes it. The 
 touched before the new one is complete.
 
 Where the exchange is not available (another OS, or a filesystem without it), the swap is two renames:
-the target is first moved aside under a staging name, so a kill between the two renames leaves the old
-file in ``.<name>.staging-<id>`` and no file at the target (nothing is lost; the next writer removes it).
+the target is first moved aside to ``.<name>.replaced-<id>``, so a kill between the two renames leaves
+the old file there and no file at the target (nothing is lost: rename it back). Debris sweeps never
+touch ``.replaced-`` folders.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Final, Protocol
 from hdmf_zarr.errors import StoreExistsError
 
 _STAGING_INFIX: Final = ".staging-"
+_REPLACED_INFIX: Final = ".replaced-"
 _ID_CHARS: Final = 12
 _RENAME_NOREPLACE: Final = 1
 _RENAME_EXCHANGE: Final = 2
@@ -188,8 +190,9 @@ class StagingFolder:
     def _exchange(self) -> None:
         if _renameat2(self.path, self.target, _RENAME_EXCHANGE):
             return
-        # No atomic exchange: move the old file aside under a staging name first (see module docstring).
-        aside = _new_staging_path(self.target)
+        # No atomic exchange: move the old file aside first (see module docstring). Its name is not a
+        # staging name, so no debris sweep removes it while the target is missing.
+        aside = self.target.parent / f".{self.target.name}{_REPLACED_INFIX}{uuid.uuid4().hex[:_ID_CHARS]}"
         os.rename(self.target, aside)
         os.rename(self.path, self.target)
         os.rename(aside, self.path)  # so that discard() removes the old file

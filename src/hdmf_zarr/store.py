@@ -43,7 +43,7 @@ from hdmf_zarr.lifecycle import (
     writer_running,
 )
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
-from hdmf_zarr.staging import Staged, StagingFolder
+from hdmf_zarr.staging import Staged, StagingFolder, remove_debris
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
 from hdmf_zarr.ziparchive import read_store as read_zip
 
@@ -291,6 +291,7 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool, options: Write
     session = begin_session(
         store, mode=mode, where=where, folder=path, timeout=options.lock_timeout, repair=options.repair
     )
+    remove_debris(path)  # killed 'w' writers' staging folders beside this store
     found = _detect_local_format(path)  # under the lock, after any repair
     if mode == "r+" and found is None:
         session.end(ok=True)
