@@ -16,7 +16,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import InterruptedWriteError, InterruptedWriteWarning, StoreBusyError
 from hdmf_zarr.testing.builders import dataset
-from support.interrupt import run_writer, start_writer, was_killed
+from support.interrupt import run_writer, start_appenders, was_killed
 
 
 def _names(path: Path) -> list[str]:
@@ -178,14 +178,14 @@ def test_a_second_writer_waits_then_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_concurrent_appenders_lose_nothing(tmp_path: Path) -> None:
-    """Two processes append at once, 10 sessions each (20 contended appends): nothing is lost."""
+    """Two processes append at once, 10 trials, each append landing inside the other's write."""
     path = tmp_path / "session.zarr"
     assert run_writer(path, mode="w", name="first").returncode == 0
-    batches = [[f"{who}{i}" for i in range(10)] for who in ("a", "b")]
-    # Rows come slowly, so that each session is long and the two writers' sessions overlap.
-    procs = [start_writer(path, mode="a", name=",".join(batch), row_pause_s=0.02) for batch in batches]
-    for proc in procs:
-        _out, err = proc.communicate(timeout=600)
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    for proc in start_appenders(path, sync, trials=10):
+        _out, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err
-    assert _names(path) == sorted(["first", *batches[0], *batches[1]])
+    expected = ["first", *(f"{role}{i}" for role in ("leader", "follower") for i in range(10))]
+    assert _names(path) == sorted(expected)
     assert not (path / fmt.WRITE_MARK_KEY).exists()

@@ -4,6 +4,7 @@ interrupted writes, and repair drops their leftovers; 'w' replaces only with for
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from hdmf_zarr import ZarrIO
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import InterruptedWriteWarning, StoreBusyError, StoreExistsError
 from hdmf_zarr.testing.builders import dataset
-from support.interrupt import run_writer, was_killed
+from support.interrupt import run_writer, start_appenders, was_killed
 from support.servers import S3Server
 
 pytestmark = pytest.mark.xdist_group("s3")
@@ -98,3 +99,16 @@ def test_only_one_writer_takes_the_mark(s3: S3Server, backend: str) -> None:
     assert not _put_mark(store, second, exclusive=True, where="test")
     # The second writer did put its mark (no check-then-write race), and the store refused it.
     assert s3.log.snapshot().get("PUT", 0) == 1
+
+
+def test_concurrent_appenders_on_s3_lose_nothing(s3: S3Server, tmp_path: Path) -> None:
+    """Two processes append to one S3 store, 3 trials, each append landing inside the other's write."""
+    url = f"s3://{s3.bucket}/concurrent/session.zarr"
+    options = s3.storage_options(backend="obstore")
+    _write(url, options, "first")
+    for proc in start_appenders(url, tmp_path, trials=3, storage_options=json.dumps(options)):
+        _out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err
+    expected = ["first", *(f"{role}{i}" for role in ("leader", "follower") for i in range(3))]
+    assert _names(url, options) == sorted(expected)
+    assert fmt.WRITE_MARK_KEY not in _keys(s3, "concurrent/session.zarr")

@@ -15,7 +15,7 @@ _TESTS = Path(__file__).resolve().parents[1]
 #: argv: path, mode, dataset name(s, comma-separated: one session each), the row at which the process
 #: kills itself (-1: never), storage_options as JSON.
 _WRITER = r"""
-import json, os, signal, sys, time
+import json, os, signal, sys
 import numpy as np
 from hdmf.build import GroupBuilder
 from hdmf.data_utils import DataChunkIterator
@@ -24,13 +24,11 @@ from hdmf_zarr.testing.builders import dataset
 
 path, mode, name, kill_at, extra = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 storage_options = json.loads(extra)
-pause = float(os.environ.get("WRITER_ROW_PAUSE_S", "0"))  # widens the window in which writers overlap
 
 def rows():
     for i in range(8):
         if i == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(pause)
         yield np.full(3, float(i))
 
 for one in name.split(","):  # several names: one write session each, one after the other
@@ -40,6 +38,64 @@ for one in name.split(","):  # several names: one write session each, one after 
         io.write_builder(root, cache_spec=False)
 print("done")
 """
+
+
+#: argv: path, role (leader/follower), sync folder, trials, storage_options as JSON. In trial i the
+#: leader, half-way through its write (after it listed the store), flags ``listed-i`` and waits (at most
+#: LEADER_WAIT_S) for the follower's ``done-i``; the follower waits for ``listed-i``, then appends and
+#: flags ``done-i``. Without writer exclusion the follower's append lands inside the leader's write and
+#: the leader's consolidation drops it; with exclusion the follower waits until the leader has closed.
+_APPENDER = r"""
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from hdmf.data_utils import DataChunkIterator
+from hdmf_zarr import ZarrIO
+from hdmf_zarr.testing.builders import dataset
+
+path, role, sync, trials = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+options = json.loads(sys.argv[5]) or None
+LEADER_WAIT_S = 2.0
+
+def wait_for(flag, limit):
+    end = time.monotonic() + limit
+    while not flag.exists() and time.monotonic() < end:
+        time.sleep(0.01)
+
+def leader_rows(i):
+    yield np.zeros(3)  # read when the iterator is made, before the write lists the store
+    (sync / f"listed-{i}").touch()
+    wait_for(sync / f"done-{i}", LEADER_WAIT_S)
+    yield np.ones(3)
+
+for i in range(trials):
+    if role == "follower":
+        wait_for(sync / f"listed-{i}", 600)
+    with ZarrIO(path, mode="a", storage_options=options, lock_timeout=600) as io:
+        root = io.read_builder()
+        data = DataChunkIterator(leader_rows(i), buffer_size=1) if role == "leader" else np.arange(3.0)
+        dataset(root, f"{role}{i}", data)
+        io.write_builder(root, cache_spec=False)
+    if role == "follower":
+        (sync / f"done-{i}").touch()
+print("done")
+"""
+
+
+def start_appenders(
+    path: str | os.PathLike[str], sync: Path, *, trials: int, storage_options: str = "{}"
+) -> list[subprocess.Popen[str]]:
+    """Start a leader and a follower appender whose writes would interleave (see ``_APPENDER``)."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", _APPENDER, os.fspath(path), role, str(sync), str(trials), storage_options],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for role in ("leader", "follower")
+    ]
 
 
 def _command(path: str | os.PathLike[str], mode: str, name: str, kill_at: int, options: str) -> list[str]:
@@ -63,15 +119,6 @@ def run_writer(
     """Write dataset *name* (8 rows of 3) in a new process; with *kill_at* >= 0 it is killed at that row."""
     args = _command(path, mode, name, kill_at, storage_options)
     return subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=300, check=False)
-
-
-def start_writer(
-    path: str | os.PathLike[str], *, mode: str, name: str, storage_options: str = "{}", row_pause_s: float = 0
-) -> subprocess.Popen[str]:
-    """Start the same writer without waiting for it (to run several at once); rows may come slowly."""
-    args = _command(path, mode, name, -1, storage_options)
-    env = {**_env(), "WRITER_ROW_PAUSE_S": str(row_pause_s)}
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def was_killed(result: subprocess.CompletedProcess[str]) -> bool:
