@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import fcntl
 import inspect
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -33,6 +33,7 @@ from zarr.core.sync import sync
 from hdmf_zarr import _format as fmt
 from hdmf_zarr._version import __version__
 from hdmf_zarr.errors import FormatError, InterruptedWriteError, StoreBusyError
+from hdmf_zarr.staging import open_for_lock, try_lock
 
 #: How long a writer waits for another writer to finish before it gives up (seconds).
 DEFAULT_LOCK_TIMEOUT: Final = 30.0
@@ -44,17 +45,6 @@ WriteState = Literal["complete", "being written", "interrupted", "being written 
 
 
 # -- OS locks on local folders ----------------------------------------------------------------------
-def _flock(fd: int) -> bool | None:
-    """Try the exclusive lock: True taken, False held by another process, None: no flock here."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError:
-        return None  # e.g. some network filesystems: the mark alone excludes writers there
-    return True
-
-
 @dataclass(slots=True)
 class FolderLock:
     """An exclusive OS lock on a store folder (or zip file), held by one writer at a time."""
@@ -65,11 +55,13 @@ class FolderLock:
     @classmethod
     def acquire(cls, path: Path, *, timeout: float, where: str) -> FolderLock | None:
         """Wait up to *timeout* s for the lock; None when the filesystem has no flock."""
+        if sys.platform == "win32":
+            return None  # no flock: the in-progress mark alone excludes writers
         deadline = time.monotonic() + timeout
         while True:
             with contextlib.suppress(FileNotFoundError):  # swapped away this instant: try again
-                fd = os.open(path, os.O_RDONLY)
-                taken = _flock(fd)
+                fd = open_for_lock(path)
+                taken = try_lock(fd)
                 if taken is None:
                     os.close(fd)
                     return None
@@ -99,11 +91,11 @@ def _same_file(path: Path, fd: int) -> bool:
 def writer_running(path: Path) -> bool | None:
     """Whether a writer holds the lock of the local store *path* now (None: cannot tell)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_for_lock(path)
     except OSError:
         return None
     try:
-        taken = _flock(fd)
+        taken = try_lock(fd)
         return None if taken is None else not taken
     finally:
         os.close(fd)  # frees the lock at once if the probe took it

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,12 +59,28 @@ def _new_staging_path(target: Path) -> Path:
     return target.parent / f"{staging_prefix(target)}{uuid.uuid4().hex[:_ID_CHARS]}"
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int, *, wait: bool = False) -> bool | None:
+    """Take an exclusive ``flock`` on *fd*: True taken, False held by another open file, None: no flock.
+
+    None on Windows and on filesystems without flock (some network filesystems): callers then cannot
+    tell a live writer from a dead one, and act safely (no sweep; the in-progress mark alone).
+    """
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError:
+        return None
     return True
+
+
+def open_for_lock(path: Path) -> int:
+    """A descriptor of the folder or file *path* to lock (read-only; folders need no write access)."""
+    return os.open(path, os.O_RDONLY)
 
 
 def remove_debris(target: Path) -> list[Path]:
@@ -77,11 +93,11 @@ def remove_debris(target: Path) -> list[Path]:
         if not _is_staging_name(entry.name, target) or not entry.is_dir():
             continue
         try:
-            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+            fd = open_for_lock(entry)
         except OSError:
             continue  # removed by someone else meanwhile
         try:
-            if _try_lock(fd):
+            if try_lock(fd):  # its writer is gone (None: cannot tell, so it stays)
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
         finally:
@@ -91,6 +107,8 @@ def remove_debris(target: Path) -> list[Path]:
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
     """Rename with *flags*; False when the OS or filesystem does not offer renameat2 (caller falls back)."""
+    if sys.platform == "win32":
+        return False
     libc = ctypes.CDLL(None, use_errno=True)
     func = getattr(libc, "renameat2", None)
     if func is None:
@@ -106,10 +124,10 @@ def _renameat2(src: Path, dst: Path, flags: int) -> bool:
 def _locked_folder(path: Path) -> int | None:
     """Lock the folder *path* (waiting if needed); None when it vanished or was replaced meanwhile."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = open_for_lock(path)
     except FileNotFoundError:
         return None
-    fcntl.flock(fd, fcntl.LOCK_EX)  # marks the folder as alive
+    try_lock(fd, wait=True)  # marks the folder as alive (where flock exists)
     try:
         same = os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
@@ -146,6 +164,8 @@ class StagingFolder:
         while True:
             path = _new_staging_path(target)
             path.mkdir()
+            if sys.platform == "win32":
+                return cls(target, path, None)  # no folder locks there: nothing sweeps staging folders
             fd = _locked_folder(path)
             if fd is not None:
                 return cls(target, path, fd)
