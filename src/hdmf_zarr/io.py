@@ -408,6 +408,7 @@ class ZarrIO(HDMFIO):
             changed = self._appends.store(encoded)
         except BaseException:
             self._write_failed = True
+            self._require_open().recover()  # grown arrays get their recorded shapes back at once
             raise
         if self._members is not None:
             for key, meta in changed.items():
