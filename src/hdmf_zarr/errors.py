@@ -35,6 +35,10 @@ class ModeError(HdmfZarrError, ValueError):
     """An unknown or unsuitable access mode was given."""
 
 
+class InvalidNameError(HdmfZarrError, ValueError):
+    """A node or link name that HDF5 refuses too: empty, ".", or holding "/" or a NUL character."""
+
+
 class UnresolvedReferenceError(HdmfZarrError, LookupError):
     """A stored reference or link points at a node that cannot be opened."""
 

@@ -102,6 +102,7 @@ class Reader:
     def __init__(self, ctx: ReadContext, *, written: set[int]) -> None:
         self.ctx = ctx
         self._built: dict[str, Builder] = {}
+        self._paths: dict[int, str] = {}  # id(builder) -> stored path (a foreign key may not be canonical)
         self._arrays: dict[str, zarr.Array] = {}
         # Scalar reference datasets whose target is resolved once the whole tree is built.
         self._deferred: list[tuple[DatasetBuilder, Callable[[], Any]]] = []
@@ -129,7 +130,7 @@ class Reader:
         return AppendSite(f"the dataset {path!r} of {self.ctx.source!r}", self.ctx.appends)
 
     def path_of(self, builder: Builder) -> str:
-        return paths.builder_path(builder)
+        return self._paths.get(id(builder)) or paths.builder_path(builder)
 
     def builder_at(self, path: str) -> Builder:
         path = paths.normalise(path)
@@ -178,8 +179,10 @@ class Reader:
     ) -> GroupBuilder:
         meta = self.ctx.index.nodes[path]
         attrs = dict(meta.attributes)
-        builder = GroupBuilder(name=paths.basename(path) or "root", source=self.ctx.source)
+        name = paths.node_name(path, attrs.get(fmt.NAME_ATTR)) if path != paths.ROOT else "root"
+        builder = GroupBuilder(name=name, source=self.ctx.source)
         self._built[path] = builder
+        self._paths[id(builder)] = path
         self.written.add(id(builder))
         for child in self.ctx.index.children.get(path, []):
             if self._skip(child):
@@ -202,7 +205,7 @@ class Reader:
         attrs = dict(meta.attributes)
         data, dtype = self._dataset_data(path, meta, attrs, scalars)
         builder = DatasetBuilder(
-            name=paths.basename(path),
+            name=paths.node_name(path, attrs.get(fmt.NAME_ATTR)),
             data=None if isinstance(data, _Deferred) else data,
             dtype=dtype,
             source=self.ctx.source,
@@ -211,6 +214,7 @@ class Reader:
         if isinstance(data, _Deferred):
             self._deferred.append((builder, data.value))
         self._built[path] = builder
+        self._paths[id(builder)] = path
         self.written.add(id(builder))
         pending.append((builder, path, attrs))
         return builder
@@ -278,9 +282,10 @@ class Reader:
             for key, value in attrs.items():
                 if key in fmt.RESERVED_ATTRS:
                     continue
-                record = fmt.decode_reference_attr(value, where=f"{path}@{key}")
-                target = self._resolve_from(record, f"the attribute {key!r} of {path!r}") if record else None
-                builder.set_attribute(key, target if record is not None else value)
+                name = paths.decode_attr_name(key)
+                record = fmt.decode_reference_attr(value, where=f"{path}@{name}")
+                target = self._resolve_from(record, f"the attribute {name!r} of {path!r}") if record else None
+                builder.set_attribute(name, target if record is not None else value)
             for raw in attrs.get(fmt.LINKS_ATTR, attrs.get(fmt.V2_LINKS_ATTR, [])) or []:
                 link = fmt.LinkRecord.from_json(raw, where=path)
                 where = f"the link {paths.join(path, link.name)!r}"

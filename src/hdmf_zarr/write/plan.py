@@ -86,10 +86,14 @@ def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
 
 def _plan_group(builder: GroupBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
     for name, sub in builder.groups.items():
-        _plan_group(sub, paths.join(path, name), ctx, plan)
+        _plan_group(sub, paths.child_key(path, name, kind="group", store=ctx.here.store_url), ctx, plan)
     for name, dset in builder.datasets.items():
         if not ctx.is_written(dset):
-            _plan_dataset(dset, paths.join(path, name), ctx, plan)
+            _plan_dataset(
+                dset, paths.child_key(path, name, kind="dataset", store=ctx.here.store_url), ctx, plan
+            )
+    for name in builder.links:
+        paths.check_name(name, parent=path, kind="link", store=ctx.here.store_url)
     records = [encode_link(link, here=ctx.here) for link in builder.links.values()]
     attrs = encode_attributes(builder, ctx, path)
     existing = ctx.existing_attrs(path) if ctx.is_written(builder) else None
@@ -126,11 +130,14 @@ def encode_attributes(builder: Builder, ctx: PlanContext, path: str) -> dict[str
         if value is None:
             continue
         where = f"{path}@{key}"
+        stored = paths.encode_attr_name(key)  # a name the convention reserves is stored escaped
         if isinstance(value, ReferenceBuilder | Builder):
             record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
-            out[key] = fmt.encode_reference_attr(record, ctx.zarr_format)
+            out[stored] = fmt.encode_reference_attr(record, ctx.zarr_format)
         else:
-            out[key] = values.encode_attribute(value, where=where)
+            out[stored] = values.encode_attribute(value, where=where)
+    if path != paths.ROOT and paths.is_shortened(builder.name):
+        out[fmt.NAME_ATTR] = builder.name  # the key keeps only a prefix of a name this long
     return out
 
 
