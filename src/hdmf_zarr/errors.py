@@ -35,6 +35,10 @@ class ModeError(HdmfZarrError, ValueError):
     """An unknown or unsuitable access mode was given."""
 
 
+class InvalidOptionError(HdmfZarrError, ValueError):
+    """An option (chunk shape, storage option, ...) has a value that cannot do what it says."""
+
+
 class InvalidNameError(HdmfZarrError, ValueError):
     """A node or link name that HDF5 refuses too: empty, ".", or holding "/" or a NUL character."""
 
