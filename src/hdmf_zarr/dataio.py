@@ -136,7 +136,9 @@ def as_v2_codecs(codecs: object) -> object:
 
 
 def _is_chunk_size(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_) and value >= 1
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        return False
+    return int(value) >= 1
 
 
 def check_chunk_shape(value: Any, *, option: str, data: Any = None) -> Any:
