@@ -6,6 +6,9 @@ and node path), the offending value and what to do.
 
 from __future__ import annotations
 
+import os
+import re
+
 
 class HdmfZarrError(Exception):
     """Base class of every error raised by hdmf_zarr."""
@@ -17,6 +20,10 @@ class FormatError(HdmfZarrError, ValueError):
 
 class StoreError(HdmfZarrError, OSError):
     """A store cannot be opened, or does not allow the requested operation."""
+
+
+class StoreWriteError(StoreError):
+    """Writing to the store failed (disk full, no permission, ...); ``errno`` and ``filename`` are set."""
 
 
 class StoreNotFoundError(StoreError, FileNotFoundError):
@@ -69,3 +76,31 @@ class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
 
 class IncompleteConversionError(HdmfZarrError, RuntimeError):
     """A conversion between dialects could not carry every object over (name kept from hdmf-zarr 0.14)."""
+
+
+#: How Rust codec pipelines (zarrs) report an operating-system error inside a RuntimeError.
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def os_error_number(exc: BaseException) -> int | None:
+    """The OS error number behind *exc*: an OSError's, or one a codec pipeline put in its message."""
+    if isinstance(exc, OSError):
+        return exc.errno
+    match = _RUST_OS_ERROR.search(str(exc)) if isinstance(exc, RuntimeError) else None
+    return int(match.group(1)) if match else None
+
+
+def write_failure(exc: BaseException, *, what: str, filename: str) -> BaseException:
+    """Return *exc* as a StoreWriteError (errno kept) naming *what* was written and *filename*.
+
+    An error that is already ours, or that carries no OS error number, is returned as it is.
+    """
+    number = os_error_number(exc)
+    if number is None or isinstance(exc, HdmfZarrError):
+        return exc
+    target = getattr(exc, "filename", None) or filename
+    return StoreWriteError(
+        number,
+        f"{os.strerror(number)}, while writing {what}; free space (or fix the cause) and write again",
+        os.fspath(target),
+    )
