@@ -6,8 +6,11 @@ and node path), the offending value and what to do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import zlib
+from collections.abc import Iterator
 
 
 class HdmfZarrError(Exception):
@@ -16,6 +19,10 @@ class HdmfZarrError(Exception):
 
 class FormatError(HdmfZarrError, ValueError):
     """A stored node does not follow the storage convention (docs/format.md)."""
+
+
+class CorruptDataError(FormatError):
+    """A chunk or node document cannot be decoded: the file is damaged or was not written by a Zarr writer."""
 
 
 class StoreError(HdmfZarrError, OSError):
@@ -104,3 +111,29 @@ def write_failure(exc: BaseException, *, what: str, filename: str) -> BaseExcept
         f"{os.strerror(number)}, while writing {what}; free space (or fix the cause) and write again",
         os.fspath(target),
     )
+
+
+#: What codecs raise on bytes they cannot decode (blosc/zstd: RuntimeError; reshape, JSON, UTF-8: ValueError).
+DECODE_ERRORS: tuple[type[Exception], ...] = (RuntimeError, ValueError, EOFError, zlib.error)
+
+
+#: What parsing a node document raises on bad JSON or fields (zarr's from_dict: also TypeError, KeyError).
+METADATA_ERRORS: tuple[type[Exception], ...] = (*DECODE_ERRORS, TypeError, KeyError)
+
+
+@contextlib.contextmanager
+def decoding(where: str, errors: tuple[type[Exception], ...] = DECODE_ERRORS) -> Iterator[None]:
+    """Turn a codec's failure inside the block into a CorruptDataError naming *where* (node and file).
+
+    Our own errors, and errors of other kinds (an IndexError for a selection out of bounds), pass.
+    """
+    try:
+        yield
+    except errors as exc:
+        if isinstance(exc, HdmfZarrError):
+            raise
+        raise CorruptDataError(
+            f"Cannot decode {where}: {type(exc).__name__}: {exc}. A chunk or node document there is "
+            "damaged, truncated or was not written by a Zarr writer; restore the file from a copy, or "
+            "re-export it from its source."
+        ) from exc

@@ -20,7 +20,15 @@ from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
+from hdmf_zarr.errors import (
+    METADATA_ERRORS,
+    ModeError,
+    ReadOnlyStoreError,
+    StoreError,
+    StoreExistsError,
+    StoreNotFoundError,
+    decoding,
+)
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
 from hdmf_zarr.ziparchive import read_store as read_zip
@@ -290,6 +298,11 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
     if opened.zarr_format is None:
         zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
         return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)
+    with decoding(f"the root document of {opened.location.describe()!r}", METADATA_ERRORS):
+        return _open_existing_root(opened)
+
+
+def _open_existing_root(opened: OpenedStore) -> zarr.Group:
     if opened.mode != "r":
         # Writers list the store instead of trusting consolidated metadata that another tool may have
         # left stale: a node missing from it must still be seen, so that it is never overwritten.

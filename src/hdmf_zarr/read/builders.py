@@ -7,6 +7,8 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 from __future__ import annotations
 
 import dataclasses
+import json
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,20 +19,23 @@ from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, Refer
 from hdmf.spec import NamespaceCatalog
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
 from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.core.sync import sync
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
-from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
+from hdmf_zarr.errors import METADATA_ERRORS, FormatError, HdmfZarrError, UnresolvedReferenceError, decoding
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.read.spec_types import restore_unsigned
+from hdmf_zarr.store import describe_source
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -60,6 +65,32 @@ def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeI
 
 def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex:
     """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
+    try:
+        return _build_index(root, use_consolidated=use_consolidated)
+    except METADATA_ERRORS as exc:
+        if isinstance(exc, HdmfZarrError):
+            raise
+        source = describe_source(root.store)
+        bad = sync(_unparsable_document(root.store))  # the failure path only: find which one
+        where = f"the node document {bad!r} of {source!r}" if bad else f"a node document of {source!r}"
+        with decoding(where, METADATA_ERRORS):
+            raise
+
+
+async def _unparsable_document(store: Store) -> str | None:
+    """The key of the first node document in *store* that is not JSON, if any."""
+    proto = default_buffer_prototype()
+    async for key in store.list():
+        if posixpath.basename(key) in fmt.RESERVED_NODE_KEYS:
+            buf = await store.get(key, prototype=proto)
+            try:
+                json.loads(buf.to_bytes() if buf is not None else b"null")
+            except ValueError:
+                return key
+    return None
+
+
+def _build_index(root: zarr.Group, *, use_consolidated: bool) -> NodeIndex:
     index = NodeIndex()
     index.add(paths.ROOT, root.metadata)
     if root.metadata.zarr_format == 2:
