@@ -133,7 +133,6 @@ class Reader:
     def __init__(self, ctx: ReadContext, *, written: set[int]) -> None:
         self.ctx = ctx
         self._built: dict[str, Builder] = {}
-        self._paths: dict[int, str] = {}  # id(builder) -> stored path (a foreign key may not be canonical)
         self._arrays: dict[str, zarr.Array] = {}
         # Scalar reference datasets whose target is resolved once the whole tree is built.
         self._deferred: list[tuple[DatasetBuilder, Callable[[], Any]]] = []
@@ -161,7 +160,7 @@ class Reader:
         return AppendSite(f"the dataset {path!r} of {self.ctx.source!r}", self.ctx.appends)
 
     def path_of(self, builder: Builder) -> str:
-        return self._paths.get(id(builder)) or paths.builder_path(builder)
+        return paths.builder_path(builder)
 
     def builder_at(self, path: str) -> Builder:
         path = paths.normalise(path)
@@ -213,7 +212,6 @@ class Reader:
         name = paths.node_name(path, attrs.get(fmt.NAME_ATTR)) if path != paths.ROOT else "root"
         builder = GroupBuilder(name=name, source=self.ctx.source)
         self._built[path] = builder
-        self._paths[id(builder)] = path
         self.written.add(id(builder))
         for child in self.ctx.index.children.get(path, []):
             if self._skip(child):
@@ -245,7 +243,6 @@ class Reader:
         if isinstance(data, _Deferred):
             self._deferred.append((builder, data.value))
         self._built[path] = builder
-        self._paths[id(builder)] = path
         self.written.add(id(builder))
         pending.append((builder, path, attrs))
         return builder
