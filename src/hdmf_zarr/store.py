@@ -22,6 +22,7 @@ from zarr.storage import LocalStore, MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import (
     METADATA_ERRORS,
+    InvalidOptionError,
     ModeError,
     ReadOnlyStoreError,
     StoreError,
@@ -276,6 +277,7 @@ def open_store(
     """
     checked = check_mode(mode)
     if isinstance(store_like, Store):
+        _no_storage_options(storage_options, store_like)
         return _open_existing(store_like, checked, force_overwrite=force_overwrite)
     if isinstance(store_like, str | os.PathLike):
         text = os.fspath(store_like)
@@ -283,6 +285,7 @@ def open_store(
             text = text[len("file://") :]
         if "://" in text:
             return _open_url(text, checked, storage_options, force_overwrite=force_overwrite)
+        _no_storage_options(storage_options, text)
         path = Path(text).expanduser()
         if path.suffix.lower() == ".zip":
             return _open_zip(path, checked, force_overwrite=force_overwrite)
@@ -291,6 +294,16 @@ def open_store(
         f"Cannot open {store_like!r} as a Zarr store: give a folder path, a '.zip' path, a URL "
         "or a zarr Store."
     )
+
+
+def _no_storage_options(storage_options: Mapping[str, Any] | None, target: object) -> None:
+    """Refuse storage_options where nothing would honour them (local paths, zip files, zarr Stores)."""
+    if storage_options:
+        raise InvalidOptionError(
+            f"storage_options {sorted(storage_options)!r} were given for {target!r}, which is not a URL: "
+            "they configure clients of s3://, gs:// and http(s):// stores and would be ignored here. "
+            "Drop them, or configure the zarr Store you pass."
+        )
 
 
 def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:

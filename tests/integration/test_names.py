@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import InvalidNameError
+from hdmf_zarr.errors import InvalidNameError, UnsupportedValueError
 from hdmf_zarr.io import ZarrIO
 from hdmf_zarr.store import StoreLike
 from hdmf_zarr.testing import assert_builders_equal
@@ -279,3 +279,31 @@ def test_any_name_hdf5_round_trips_round_trips_here(name: str, zarr_format: int)
         dataset(group(group(root, "nodes"), name, attributes={"n": 1}), name, np.arange(2))
     with tempfile.TemporaryDirectory() as folder:
         _attr_round_trip(Path(folder) / "f.zarr", root, zarr_format)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {fmt.REFERENCE_KEY: {"source": ".", "path": "/grp"}},
+        {fmt.REFERENCE_KEY: 5},
+        {fmt.V2_REFERENCE_VALUE_KEY: {"path": "/grp"}, fmt.V2_DTYPE_ATTR: fmt.DTYPE_OBJECT},
+    ],
+)
+def test_mapping_values_that_read_as_references_are_refused(tmp_path: Path, value: dict[str, Any]) -> None:
+    path = tmp_path / "mapping.zarr"
+    root = GroupBuilder("root")
+    group(root, "grp", attributes={"meta": value})
+    with (
+        pytest.raises(
+            UnsupportedValueError, match=r"'/grp@meta' holds the mapping .* reads back as a stored"
+        ),
+        ZarrIO(path, mode="w") as io,
+    ):
+        io.write_builder(root, cache_spec=False)
+    assert list(path.iterdir()) == []
+
+
+def test_other_mapping_values_round_trip(tmp_path: Path) -> None:
+    root = GroupBuilder("root")
+    group(root, "grp", attributes={"meta": {fmt.REFERENCE_KEY: 1, "other": 2}, "plain": {"a": [1, 2]}})
+    _attr_round_trip(tmp_path / "mapping.zarr", root, 3)

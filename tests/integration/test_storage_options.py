@@ -10,11 +10,13 @@ import datetime as dt
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from hdmf.build import GroupBuilder
+from zarr.storage import LocalStore
 
 from hdmf_zarr.errors import InvalidOptionError
 from hdmf_zarr.io import ZarrIO
@@ -152,3 +154,15 @@ def test_s3fs_time_limits_become_botocore_config() -> None:
         "client_kwargs": {"region_name": "r"},
         "config_kwargs": {"connect_timeout": 4.0, "read_timeout": 9.0, "retries": {"total_max_attempts": 3}},
     }
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip", "store"])
+def test_storage_options_for_a_local_target_are_refused(tmp_path: Path, kind: str) -> None:
+    target: Any = {
+        "folder": tmp_path / "f.zarr",
+        "zip": tmp_path / "f.zip",
+        "store": LocalStore(tmp_path / "s.zarr"),
+    }[kind]
+    with pytest.raises(InvalidOptionError, match=r"storage_options \['anon'\] were given for .* not a URL"):
+        ZarrIO(target, mode="w", storage_options={"anon": True})
+    assert not (tmp_path / "f.zarr").exists()

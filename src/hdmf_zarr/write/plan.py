@@ -22,7 +22,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import UnsupportedValueError
+from hdmf_zarr.errors import FormatError, UnsupportedValueError
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -135,10 +135,25 @@ def encode_attributes(builder: Builder, ctx: PlanContext, path: str) -> dict[str
             record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
             out[stored] = fmt.encode_reference_attr(record, ctx.zarr_format)
         else:
-            out[stored] = values.encode_attribute(value, where=where)
+            out[stored] = _plain_value(values.encode_attribute(value, where=where), where=where)
     if path != paths.ROOT and paths.is_shortened(builder.name):
         out[fmt.NAME_ATTR] = builder.name  # the key keeps only a prefix of a name this long
     return out
+
+
+def _plain_value(encoded: Any, *, where: str) -> Any:
+    """Refuse a mapping that a reader would take for a stored object reference (docs/format.md#attributes)."""
+    try:
+        looks_like_reference = fmt.decode_reference_attr(encoded, where=where) is not None
+    except FormatError:
+        looks_like_reference = True
+    if looks_like_reference:
+        raise UnsupportedValueError(
+            f"The attribute {where!r} holds the mapping {encoded!r}, which reads back as a stored object "
+            f"reference (the keys {sorted(encoded)!r} are reserved there). Store a ReferenceBuilder for a "
+            "reference, or rename the keys."
+        )
+    return encoded
 
 
 # -- datasets ---------------------------------------------------------------------------------------
