@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from hdmf_zarr.errors import InvalidOptionError
 
-#: Time limits, accepted by every client (docs: README "Remote stores").
+#: Time limits, accepted by every client.
 TIME_OPTIONS: Final = ("timeout", "connect_timeout", "read_timeout", "retries")
 #: s3fs's botocore ``config_kwargs`` keys that are time limits (the others are s3fs-only).
 _BOTOCORE_TIME_KEYS: Final = frozenset({"connect_timeout", "read_timeout", "retries"})
