@@ -156,6 +156,8 @@ def decode_name(key: str) -> str:
 
 def is_shortened(name: str) -> bool:
     """Whether the key of *name* cannot give the name back (it is too long): the node stores it."""
+    if 1 + 4 * len(name) <= fmt.MAX_KEY_BYTES:  # escaping never makes a character longer than 4 bytes
+        return False
     return decode_name(encode_name(name)) != name
 
 
@@ -166,10 +168,11 @@ def child_key(parent: str, name: str, *, kind: str = "node", store: str = "") ->
 
 
 def node_name(path: str, stored_name: object = None) -> str:
-    """The name of the node at *path*: its stored full name when it has one, else its decoded key."""
-    if isinstance(stored_name, str) and stored_name and encode_name(stored_name) == basename(path):
+    """The name of the node at normalised *path*: its stored full name if it has one, else its key decoded."""
+    key = path.rpartition("/")[2]
+    if isinstance(stored_name, str) and stored_name and encode_name(stored_name) == key:
         return stored_name
-    return decode_name(basename(path))
+    return decode_name(key)
 
 
 # -- attribute names (docs/format.md#names) -----------------------------------------------------------
