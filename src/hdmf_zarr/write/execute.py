@@ -303,13 +303,8 @@ def _array(
 
 async def _naming(store: Store, path: str, work: Awaitable[Any]) -> Any:
     """Await *work*, the data of the dataset at *path*; an OS failure names the dataset and its file."""
-    try:
+    with _failures_named(store, f"the dataset {path!r}", path):
         return await work
-    except (OSError, RuntimeError) as exc:
-        failure = write_failure(exc, what=f"the dataset {path!r}", filename=_where(store, path))
-        if failure is exc:
-            raise
-        raise failure from exc
 
 
 def _where(store: Store, path: str) -> str:
@@ -363,12 +358,12 @@ def run_plan(
 
 
 @contextlib.contextmanager
-def _failures_named(store: Store, what: str) -> Iterator[None]:
+def _failures_named(store: Store, what: str, path: str = paths.ROOT) -> Iterator[None]:
     """Turn an OS failure (a RuntimeError from a codec pipeline too) into a StoreWriteError naming *what*."""
     try:
         yield
     except (OSError, RuntimeError) as exc:
-        failure = write_failure(exc, what=what, filename=_where(store, paths.ROOT))
+        failure = write_failure(exc, what=what, filename=_where(store, path))
         if failure is exc:
             raise
         raise failure from exc
