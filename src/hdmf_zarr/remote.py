@@ -15,7 +15,7 @@ from typing import Any, Final
 from zarr.abc.store import Store
 
 from hdmf_zarr.errors import StoreError
-from hdmf_zarr.remote_options import fsspec_options, obstore_options, time_limits
+from hdmf_zarr.remote_options import fsspec_options, obstore_options
 
 BACKEND_OPTION: Final = "backend"
 READ_ONLY_SCHEMES: Final = frozenset({"http", "https"})
@@ -61,9 +61,9 @@ def _fsspec(url: str, options: Mapping[str, Any], *, read_only: bool) -> Store:
     store = FsspecStore.from_url(
         url, storage_options=fsspec_options(url, scheme, options), read_only=read_only
     )
-    if scheme == "s3" and time_limits(options).retries is not None:
-        # s3fs repeats each call up to ``retries`` times (5) around botocore's own retries, which now
-        # count the user's ``retries``: one s3fs attempt, so the count means what it says.
+    if scheme == "s3":
+        # s3fs repeats each call up to ``retries`` times (5) around botocore's own retries, which
+        # remote_options sets: one s3fs attempt, so that the count means what it says.
         store.fs.retries = 1
     return store
 

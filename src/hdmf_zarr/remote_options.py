@@ -29,6 +29,9 @@ _OBSTORE_CLIENT_KWARGS: Final = frozenset({"endpoint_url", "region_name"})
 #: When the user sets no time limit, obstore stops retrying a request after this many seconds
 #: (its own default, 180 s, stalls a file open for three minutes when the server is gone).
 DEFAULT_RETRY_SECONDS: Final = 30.0
+#: When the user sets no ``retries``, s3fs requests are retried this many times (each up to s3fs's
+#: read timeout, 15 s): a silent server fails in about a minute.
+DEFAULT_S3FS_RETRIES: Final = 2
 #: Options fsspec itself takes for every filesystem.
 _FSSPEC_GENERIC: Final = frozenset(
     {"use_listings_cache", "listings_expiry_time", "max_paths", "skip_instance_cache"}
@@ -190,8 +193,10 @@ def fsspec_options(url: str, scheme: str, options: Mapping[str, Any]) -> dict[st
         "read_timeout": limits.read_timeout or limits.timeout,
     }
     config.update({k: v for k, v in seconds.items() if v is not None})
-    if limits.retries is not None:
-        config["retries"] = {"total_max_attempts": limits.retries + 1}
+    # botocore's standard mode retries throttling and transient errors with backoff; the count is bounded
+    # (s3fs's own defaults try a silent server 25 times, about 7 minutes).
+    retries = limits.retries if limits.retries is not None else DEFAULT_S3FS_RETRIES
+    config["retries"] = {"total_max_attempts": retries + 1, "mode": "standard"}
     if config:
         out["config_kwargs"] = config
     return out

@@ -20,7 +20,12 @@ from zarr.storage import LocalStore
 
 from hdmf_zarr.errors import InvalidOptionError
 from hdmf_zarr.io import ZarrIO
-from hdmf_zarr.remote_options import DEFAULT_RETRY_SECONDS, fsspec_options, obstore_options
+from hdmf_zarr.remote_options import (
+    DEFAULT_RETRY_SECONDS,
+    DEFAULT_S3FS_RETRIES,
+    fsspec_options,
+    obstore_options,
+)
 from hdmf_zarr.testing.builders import dataset
 from support.servers import S3Server
 
@@ -152,7 +157,11 @@ def test_s3fs_time_limits_become_botocore_config() -> None:
     )
     assert out == {
         "client_kwargs": {"region_name": "r"},
-        "config_kwargs": {"connect_timeout": 4.0, "read_timeout": 9.0, "retries": {"total_max_attempts": 3}},
+        "config_kwargs": {
+            "connect_timeout": 4.0,
+            "read_timeout": 9.0,
+            "retries": {"total_max_attempts": 3, "mode": "standard"},
+        },
     }
 
 
@@ -166,3 +175,11 @@ def test_storage_options_for_a_local_target_are_refused(tmp_path: Path, kind: st
     with pytest.raises(InvalidOptionError, match=r"storage_options \['anon'\] were given for .* not a URL"):
         ZarrIO(target, mode="w", storage_options={"anon": True})
     assert not (tmp_path / "f.zarr").exists()
+
+
+def test_s3fs_retries_are_bounded_by_default() -> None:
+    out = fsspec_options("s3://b/f.zarr", "s3", {"anon": True})
+    assert out["config_kwargs"]["retries"] == {
+        "total_max_attempts": DEFAULT_S3FS_RETRIES + 1,
+        "mode": "standard",
+    }
