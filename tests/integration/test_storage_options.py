@@ -27,7 +27,7 @@ from hdmf_zarr.remote_options import (
     obstore_options,
 )
 from hdmf_zarr.testing.builders import dataset
-from support.servers import S3Server
+from support.servers import S3Server, start_http
 
 pytestmark = pytest.mark.xdist_group("s3")
 BACKENDS = ["obstore", "fsspec"]
@@ -183,3 +183,18 @@ def test_s3fs_retries_are_bounded_by_default() -> None:
         "total_max_attempts": DEFAULT_S3FS_RETRIES + 1,
         "mode": "standard",
     }
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_http_takes_time_limits_and_refuses_s3_options(tmp_path: Path, backend: str) -> None:
+    root = GroupBuilder("root")
+    dataset(root, "data", np.arange(4))
+    with ZarrIO(tmp_path / "served.zarr", mode="w") as io:
+        io.write_builder(root, cache_spec=False)
+    for base in start_http(tmp_path):
+        url = f"{base}/served.zarr"
+        with ZarrIO(url, mode="r", storage_options={"backend": backend, "timeout": 20}) as io:
+            np.testing.assert_array_equal(io.read_builder().datasets["data"].data[:], np.arange(4))
+        if backend == "obstore":
+            with pytest.raises(InvalidOptionError, match=r"\['anon'\].*not understood by obstore"):
+                ZarrIO(url, mode="r", storage_options={"anon": True})
