@@ -77,6 +77,10 @@ class HdmfZarrWarning(UserWarning):
     """Base class of warnings issued by hdmf_zarr."""
 
 
+class CaseCollisionWarning(HdmfZarrWarning):
+    """Two sibling nodes whose keys differ only in letter case: one folder on macOS and Windows."""
+
+
 class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
     """The consolidated metadata block does not list every node in the store."""
 

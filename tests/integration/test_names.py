@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import InvalidNameError, UnsupportedValueError
+from hdmf_zarr.errors import CaseCollisionWarning, InvalidNameError, UnsupportedValueError
 from hdmf_zarr.io import ZarrIO
 from hdmf_zarr.store import StoreLike
 from hdmf_zarr.testing import assert_builders_equal
@@ -36,11 +36,10 @@ ODD_NAMES = [
     "a\\b",
     "\\",
     "zarr.json",
-    "Zarr.JSON",
     ".zarray",
     ".zattrs",
     ".zgroup",
-    ".zmetadata",
+    ".ZMetadata",  # reserved in any letter case (one variant each: siblings differing in case warn)
     "!..",
     "!!21..",
     "!5C",
@@ -120,7 +119,7 @@ def test_escaped_keys_on_disk(tmp_path: Path) -> None:
         "!a!5Cb",
         "!!5C",
         "!zarr.json",
-        "!Zarr.JSON",
+        "!.ZMetadata",
         "!.zarray",
         "!!21..",
         "!!21!2121..",
@@ -276,7 +275,7 @@ def test_any_name_hdf5_round_trips_round_trips_here(name: str, zarr_format: int)
     if attr:  # HDMF builders share one namespace for attributes and children: keep them apart
         group(root, "attributes").set_attribute(name, "value")
     if node:
-        dataset(group(group(root, "nodes"), name, attributes={"n": 1}), name, np.arange(2))
+        dataset(group(group(root, "nodes"), name), name, np.arange(2))
     with tempfile.TemporaryDirectory() as folder:
         _attr_round_trip(Path(folder) / "f.zarr", root, zarr_format)
 
@@ -307,3 +306,26 @@ def test_other_mapping_values_round_trip(tmp_path: Path) -> None:
     root = GroupBuilder("root")
     group(root, "grp", attributes={"meta": {fmt.REFERENCE_KEY: 1, "other": 2}, "plain": {"a": [1, 2]}})
     _attr_round_trip(tmp_path / "mapping.zarr", root, 3)
+
+
+def test_siblings_that_differ_only_in_case_are_written_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "case.zarr"
+    root = GroupBuilder("root")
+    dataset(root, "Data", [1])
+    group(root, "data")
+    group(root, "zarr.JSON")  # escaped keys count too: "!zarr.JSON" and "!ZARR.json"
+    group(root, "ZARR.json")
+    with (
+        pytest.warns(CaseCollisionWarning) as record,
+        ZarrIO(path, mode="w") as io,
+    ):
+        io.write_builder(root, cache_spec=False)
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2
+    assert "holds 'data' and 'Data', which differ only in letter case" in messages[0]
+    assert "holds 'zarr.JSON' and 'ZARR.json'" in messages[1]
+    with ZarrIO(path, mode="a") as io:  # appending beside them warns no more: both are stored
+        back = io.read_builder()
+        assert sorted(back.groups) == ["ZARR.json", "data", "zarr.JSON"]
+        dataset(back, "more", [2])
+        io.write_builder(back, cache_spec=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import FormatError, UnsupportedValueError
+from hdmf_zarr.errors import CaseCollisionWarning, FormatError, UnsupportedValueError
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -84,7 +85,24 @@ def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
     return plan
 
 
+def _warn_case_collisions(builder: GroupBuilder, path: str, ctx: PlanContext) -> None:
+    """Warn when a new child's key equals a sibling's but for letter case (docs/format.md#names)."""
+    seen: dict[str, tuple[str, Builder]] = {}
+    for name, child in [*builder.groups.items(), *builder.datasets.items()]:
+        folded = paths.encode_name(name).casefold() if paths.is_valid_name(name) else name
+        other = seen.setdefault(folded, (name, child))
+        if other[1] is not child and not (ctx.is_written(child) and ctx.is_written(other[1])):
+            warnings.warn(
+                f"{path!r} in {ctx.here.store_url!r} holds {other[0]!r} and {name!r}, which differ only in "
+                "letter case: on a case-insensitive filesystem (the macOS and Windows defaults) they are "
+                "one folder, so this file cannot be stored or copied there intact. Rename one of them.",
+                CaseCollisionWarning,
+                stacklevel=2,
+            )
+
+
 def _plan_group(builder: GroupBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
+    _warn_case_collisions(builder, path, ctx)
     for name, sub in builder.groups.items():
         _plan_group(sub, paths.child_key(path, name, kind="group", store=ctx.here.store_url), ctx, plan)
     for name, dset in builder.datasets.items():
