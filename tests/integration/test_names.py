@@ -96,6 +96,7 @@ def test_odd_names_round_trip_on_every_store(store: StoreLike, zarr_format: int)
     _write_read(store, _odd_tree(ODD_NAMES), zarr_format=zarr_format)
 
 
+@pytest.mark.xdist_group("s3")
 @pytest.mark.parametrize("backend", ["obstore", "fsspec"])
 def test_odd_names_round_trip_on_s3(s3: S3Server, backend: str) -> None:
     url = f"s3://{s3.bucket}/names-{backend}/odd.zarr"
