@@ -330,3 +330,30 @@ def test_siblings_that_differ_only_in_case_are_written_with_a_warning(tmp_path: 
         assert sorted(back.groups) == ["ZARR.json", "data", "zarr.JSON"]
         dataset(back, "more", [2])
         io.write_builder(back, cache_spec=False)
+
+
+def test_nwb_objects_with_odd_names_round_trip_and_validate(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pynwb
+    from pynwb import NWBFile, TimeSeries
+
+    from hdmf_zarr import NWBZarrIO
+
+    names = ["..", "zarr.json", "a\\b", "x" * 300, "!..", "plain"]
+    nwb = NWBFile(
+        session_description="odd names",
+        identifier="names",
+        session_start_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    for i, name in enumerate(names):
+        nwb.add_acquisition(TimeSeries(name=name, data=np.arange(3.0) + i, unit="u", rate=1.0))
+    path = tmp_path / "names.nwb.zarr"
+    with NWBZarrIO(path, mode="w") as io:
+        io.write(nwb)
+    with NWBZarrIO(path, mode="r") as io:
+        back = io.read()
+        assert sorted(back.acquisition) == sorted(names)
+        for i, name in enumerate(names):
+            np.testing.assert_array_equal(back.acquisition[name].data[:], np.arange(3.0) + i)
+    assert pynwb.validate(path=str(path)) == []
