@@ -335,7 +335,7 @@ class ZarrIO(HDMFIO):
                 f"Reference to {record.path!r} in {record.source!r} does not resolve in "
                 f"{self._source_text!r}."
             ) from exc
-        return paths.basename(record.path), node
+        return paths.node_name(record.path, node.attrs.get(fmt.NAME_ATTR)), node
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)
