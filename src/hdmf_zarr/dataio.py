@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numcodecs
 import numpy as np
@@ -155,7 +155,7 @@ class ZarrDataIO(DataIO):
         compressors: Any = None,
         filters: Any = None,
         serializer: Any = None,
-        shards: Sequence[int] | None = None,
+        shards: Sequence[int] | Literal["auto"] | None = None,
         link_data: bool = False,
         dtype: Any = None,
         shape: tuple[int, ...] | None = None,
@@ -182,11 +182,14 @@ class ZarrDataIO(DataIO):
         self._chunks = chunks
         self._fillvalue = fillvalue
         self._compressors_given = compressors
+        # The peer's booleans: True is zarr's default compression, False is none (io_settings None).
+        self._no_compressors = compressors is False
+        compressors = None if isinstance(compressors, bool) else compressors
         self._filters_given = filters
         self._compressors = as_zarr_codecs(compressors, option="compressors")
         self._filters = as_zarr_codecs(filters, option="filters")
         self._serializer = serializer
-        self._shards = tuple(shards) if shards is not None else None
+        self._shards = shards if shards is None or isinstance(shards, str) else tuple(shards)  # or "auto"
         self._link_data = bool(link_data)
 
     @property
@@ -201,7 +204,7 @@ class ZarrDataIO(DataIO):
             out["chunks"] = self._chunks
         if self._fillvalue is not None:
             out["fill_value"] = self._fillvalue
-        if self._compressors is not None:
+        if self._compressors is not None or self._no_compressors:
             out["compressors"] = self._compressors
         if self._filters is not None:
             out["filters"] = self._filters

@@ -22,6 +22,7 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
+from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode
 from hdmf_zarr.errors import (
     HdmfZarrWarning,
     IOClosedError,
@@ -52,7 +53,7 @@ class OpenedParts:
     pending: bool
 
 
-class ZarrIO(HDMFIO):
+class ZarrIO(PeerZarrIOMethods, HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
 
     Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
@@ -78,6 +79,7 @@ class ZarrIO(HDMFIO):
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
+        mode, consolidated = peer_mode(mode, consolidated)  # the peer's "r-": read without consolidated
         # HDMFIO.__init__ calls open(): everything open() needs is set first.
         self._path = path
         self._mode = check_mode(mode)

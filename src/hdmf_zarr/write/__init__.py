@@ -19,7 +19,7 @@ from hdmf_zarr import dtypes, paths
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
-__all__ = ["PlanContext", "WriteResult", "write_tree"]
+__all__ = ["PlanContext", "WriteResult", "write_plan", "write_tree"]
 
 
 @dataclass(slots=True)
@@ -71,7 +71,19 @@ def write_tree(
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
-    plan = plan_tree(root, ctx)
+    return write_plan(store, plan_tree(root, ctx), ctx, known=known, root_meta=root_meta, specs=specs)
+
+
+def write_plan(
+    store: Store,
+    plan: WritePlan,
+    ctx: PlanContext,
+    *,
+    known: Mapping[str, NodeMetadata],
+    root_meta: GroupMetadata,
+    specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+) -> WriteResult:
+    """Execute *plan* (plus the spec cache and its links) and consolidate once."""
     if specs:
         add_spec_cache(plan, specs, ctx, known)
     for group in plan.groups:

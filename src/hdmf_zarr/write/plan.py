@@ -157,9 +157,11 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
         options = {**options, "compressors": V2_COMPRESSOR}  # what hdmf-zarr 0.13 wrote by default
     attrs = encode_attributes(builder, ctx, path)
     # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
-    if link_data is None:
-        link_data = ctx.link_data and isinstance(data, zarr.Array) and _in_other_store(data, ctx)
+    if link_data is None:  # a zarr array of this or another store is linked, as h5py datasets are in HDF5IO
+        link_data = ctx.link_data and isinstance(data, zarr.Array)
     if isinstance(data, zarr.Array) and link_data:
+        if not _in_other_store(data, ctx) and paths.normalise(data.path) == path:
+            return  # the dataset's own stored array: already in place
         record = _link_to_array(data, builder, ctx)
         plan.links.setdefault(paths.parent(path), []).append(record)
         return
@@ -396,3 +398,13 @@ def _default_options(
 def is_scalar_value(data: Any) -> bool:
     """Whether *data* is a single value (stored as a 0-d array)."""
     return isinstance(data, str | bytes | int | float | bool | np.generic | dt.date | ReferenceBuilder)
+
+
+def plan_subtree(builder: GroupBuilder | DatasetBuilder, path: str, ctx: PlanContext) -> WritePlan:
+    """Return the plan that writes one group (with what is unwritten below it) or one dataset at *path*."""
+    plan = WritePlan()
+    if isinstance(builder, GroupBuilder):
+        _plan_group(builder, path, ctx, plan)
+    else:
+        _plan_dataset(builder, path, ctx, plan)
+    return plan
