@@ -51,7 +51,7 @@ def test_peer_module_paths_export_their_names(module: str, names: list[str]) -> 
 def test_peer_names_that_mean_nothing_here_say_what_to_use() -> None:
     from hdmf_zarr import utils
 
-    with pytest.raises(PeerNameError, match="ZarrIODataChunkIteratorQueue.*ZarrIO.write"):
+    with pytest.raises(PeerNameError, match=r"ZarrIODataChunkIteratorQueue.*ZarrIO\.write"):
         _ = utils.ZarrIODataChunkIteratorQueue
     with pytest.raises(ImportError, match="ZarrSpecReader"):
         from hdmf_zarr.utils import ZarrSpecReader  # noqa: F401
