@@ -6,6 +6,8 @@ and node path), the offending value and what to do.
 
 from __future__ import annotations
 
+from hdmf.backends.errors import UnsupportedOperation
+
 
 class HdmfZarrError(Exception):
     """Base class of every error raised by hdmf_zarr."""
@@ -61,3 +63,10 @@ class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
 
 class IncompleteConversionError(HdmfZarrError, RuntimeError):
     """A conversion between dialects could not carry every object over (name kept from hdmf-zarr 0.14)."""
+
+
+class ExportError(ModeError, UnsupportedOperation):
+    """An export that cannot be done as asked (wrong mode, or links into a non-Zarr source).
+
+    Also hdmf's ``UnsupportedOperation``, which HDF5IO and hdmf-zarr raise for the same cases.
+    """

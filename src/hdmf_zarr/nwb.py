@@ -72,6 +72,7 @@ class NWBZarrIO(ZarrIO):
         container: Any = None,
         cache_spec: bool = True,
         clear_cache: bool = False,
+        consolidate_metadata: bool = True,
     ) -> None:
         """Export *src_io*'s file (or *nwbfile* read from it) into this new store."""
         super().export(
@@ -80,6 +81,7 @@ class NWBZarrIO(ZarrIO):
             write_args=write_args,
             cache_spec=cache_spec,
             clear_cache=clear_cache,
+            consolidate_metadata=consolidate_metadata,
         )
 
 

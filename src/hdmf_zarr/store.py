@@ -303,8 +303,13 @@ def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) 
         return zarr.Group(AsyncGroup(metadata=metadata, store_path=StorePath(opened.store, "")))
     # v2 files may list object arrays zarr-python 3 cannot parse in .zmetadata: their index is read by
     # hdmf_zarr.legacy, so zarr opens only the root group's own documents.
+    # A v3 file written without consolidated metadata (consolidate_metadata=False, other tools) is
+    # listed instead (use_consolidated=None: use the block when the root holds one).
     return zarr.open_group(
-        opened.store, mode="r", zarr_format=opened.zarr_format, use_consolidated=opened.zarr_format != 2
+        opened.store,
+        mode="r",
+        zarr_format=opened.zarr_format,
+        use_consolidated=None if opened.zarr_format != 2 else False,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -261,3 +262,88 @@ def test_zarrdataio_auto_shards(tmp_path: Path) -> None:
         assert array.shards is not None
         assert array.chunks == (10, 5)
         assert array[:].tolist() == data.tolist()
+
+
+def _table_file(path: Path, io_class: Any = ZarrIO) -> None:
+    from hdmf.common import DynamicTable, get_manager
+
+    table = DynamicTable(name="root", description="t")
+    table.add_column("a", "column a")
+    for v in (1, 2, 3):
+        table.add_row(a=v)
+    with io_class(path, mode="w", manager=get_manager()) as io:
+        io.write(table)
+
+
+def test_consolidate_metadata_false_writes_no_consolidated_block_and_reads_back(tmp_path: Path) -> None:
+    from hdmf.common import DynamicTable, get_manager
+
+    path, out = tmp_path / "f.zarr", tmp_path / "exported.zarr"
+    table = DynamicTable(name="root", description="t")
+    with ZarrIO(path, mode="w", manager=get_manager()) as io:
+        io.write(table, consolidate_metadata=False)
+    assert zarr.open_group(path, mode="r", use_consolidated=False).metadata.consolidated_metadata is None
+    with ZarrIO(path, mode="r", manager=get_manager()) as src:
+        assert src.read().description == "t"
+        with ZarrIO(out, mode="w") as dst:
+            dst.export(src_io=src, consolidate_metadata=False)
+    assert zarr.open_group(out, mode="r", use_consolidated=False).metadata.consolidated_metadata is None
+    with ZarrIO(out, mode="r", manager=get_manager()) as io:
+        assert io.read().description == "t"
+        assert fmt.SPECLOC_ATTR in io.file.attrs
+
+
+def test_export_links_a_second_use_of_source_data_and_copies_the_rest(tmp_path: Path) -> None:
+    from hdmf.common import get_manager
+
+    path, out = tmp_path / "f.zarr", tmp_path / "exported.zarr"
+    _table_file(path)
+    with ZarrIO(path, mode="r", manager=get_manager()) as src:
+        table = src.read()
+        table.add_column("again", "the same data", data=table["a"].data)
+        with ZarrIO(out, mode="w") as dst:
+            dst.export(src_io=src, container=table)
+    root = zarr.open_group(out, mode="r")
+    assert root.attrs[fmt.LINKS_ATTR] == [{"name": "again", "source": ".", "path": "/a"}]
+    assert "a" in root.array_keys()  # the source's own data is copied, not linked to the source file
+    shutil.rmtree(path)
+    with ZarrIO(out, mode="r", manager=get_manager()) as io:
+        back = io.read_builder()
+        assert back.links["again"].builder is back.datasets["a"]
+        assert back.datasets["a"].data[:].tolist() == [1, 2, 3]
+
+
+def test_export_caches_the_source_namespaces(tmp_path: Path) -> None:
+    from hdmf.common import get_manager
+
+    path, out = tmp_path / "f.zarr", tmp_path / "exported.zarr"
+    _table_file(path)
+    with ZarrIO(path, mode="r", manager=get_manager()) as src, ZarrIO(out, mode="w") as dst:
+        dst.export(src_io=src)
+    assert sorted(zarr.open_group(out / fmt.SPEC_GROUP, mode="r").group_keys()) == [
+        "hdmf-common",
+        "hdmf-experimental",
+    ]
+
+
+def test_export_refuses_what_hdf5io_and_the_peer_refuse(tmp_path: Path) -> None:
+    from hdmf.backends.errors import UnsupportedOperation
+    from hdmf.backends.hdf5 import HDF5IO
+    from hdmf.common import get_manager
+
+    path = tmp_path / "f.zarr"
+    _table_file(path)
+    with (
+        ZarrIO(path, mode="r", manager=get_manager()) as src,
+        ZarrIO(tmp_path / "a.zarr", mode="a") as dst,
+        pytest.raises(UnsupportedOperation, match="mode 'w'"),
+    ):
+        dst.export(src_io=src)
+    h5 = tmp_path / "f.h5"
+    _table_file(h5, HDF5IO)
+    with (
+        HDF5IO(h5, mode="r", manager=get_manager()) as h5src,
+        ZarrIO(tmp_path / "b.zarr", mode="w") as dst,
+        pytest.raises(UnsupportedOperation, match="link_data"),
+    ):
+        dst.export(src_io=h5src, write_args={"link_data": True})

@@ -220,13 +220,13 @@ def _write_planned(
     root = io.file
     written = io._written
     known = io._known_members()
-    tree_source = export_source if export_source is not None else io.source
     ctx = PlanContext(
-        here=Here(tree_source=tree_source, store_url=io._source_text),
+        here=Here(tree_source=io.source, store_url=io._source_text),
         zarr_format=root.metadata.zarr_format,
         is_written=lambda b: id(b) in written,
         link_data=link_data,
         existing_attrs=lambda p: known[p].attributes if p in known else None,
+        export_source=export_source,
     )
     try:
         result = write_plan(

@@ -69,9 +69,13 @@ def write_tree(
     known: Mapping[str, NodeMetadata],
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    consolidated: bool = True,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
-    return write_plan(store, plan_tree(root, ctx), ctx, known=known, root_meta=root_meta, specs=specs)
+    plan = plan_tree(root, ctx)
+    return write_plan(
+        store, plan, ctx, known=known, root_meta=root_meta, specs=specs, consolidated=consolidated
+    )
 
 
 def write_plan(
@@ -82,8 +86,9 @@ def write_plan(
     known: Mapping[str, NodeMetadata],
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    consolidated: bool = True,
 ) -> WriteResult:
-    """Execute *plan* (plus the spec cache and its links) and consolidate once."""
+    """Execute *plan* (plus the spec cache and its links) and consolidate once (or write the root alone)."""
     if specs:
         add_spec_cache(plan, specs, ctx, known)
     for group in plan.groups:
@@ -101,7 +106,7 @@ def write_plan(
         new_root = GroupMetadata(
             attributes={**new_root.attributes, fmt.SPECLOC_ATTR: fmt.SPEC_GROUP}, zarr_format=ctx.zarr_format
         )
-    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format)
+    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format, consolidated=consolidated)
     return WriteResult(members=members, root=final_root)
 
 

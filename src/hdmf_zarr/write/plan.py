@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import zarr
@@ -75,6 +76,7 @@ class PlanContext:
     is_written: Callable[[Builder], bool]
     link_data: bool = True
     existing_attrs: Callable[[str], Mapping[str, Any] | None] = lambda _path: None
+    export_source: str | None = None  # the source of the file being exported (ZarrIO.export)
 
 
 def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
@@ -159,11 +161,7 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
     # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
     if link_data is None:  # a zarr array of this or another store is linked, as h5py datasets are in HDF5IO
         link_data = ctx.link_data and isinstance(data, zarr.Array)
-    if isinstance(data, zarr.Array) and link_data:
-        if not _in_other_store(data, ctx) and paths.normalise(data.path) == path:
-            return  # the dataset's own stored array: already in place
-        record = _link_to_array(data, builder, ctx)
-        plan.links.setdefault(paths.parent(path), []).append(record)
+    if isinstance(data, zarr.Array) and link_data and _planned_as_link(data, builder, path, ctx, plan):
         return
     dims = tuple(builder.dimension_labels) if getattr(builder, "dimension_labels", None) else None
     if dims:
@@ -189,19 +187,52 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
     plan.arrays.append(_values_plan(values_, storage, path, attrs, options, dims))
 
 
-def _in_other_store(data: zarr.Array, ctx: PlanContext) -> bool:
-    from hdmf_zarr.store import describe_source
-
-    return describe_source(data.store) != ctx.here.store_url
+_OWN_ARRAY: Final = fmt.LinkRecord(name="", source=fmt.SAME_STORE_SOURCE, path="")
 
 
-def _link_to_array(data: zarr.Array, builder: DatasetBuilder, ctx: PlanContext) -> fmt.LinkRecord:
+def _planned_as_link(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext, plan: WritePlan
+) -> bool:
+    """Plan *data* at *path* as a link (or leave the array that is already there); False: copy it."""
+    record = _link_to_array(data, builder, path, ctx)
+    if record is None:
+        return False
+    if record is not _OWN_ARRAY:
+        plan.links.setdefault(paths.parent(path), []).append(record)
+    return True
+
+
+def _link_to_array(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext
+) -> fmt.LinkRecord | None:
+    """The link that stands for *data* at *path*, None to copy it, or ``_OWN_ARRAY`` to leave it.
+
+    As HDF5IO does for h5py datasets: an array of this file (or of the file being exported) at another
+    path becomes a soft link, the one at the same path is copied on export (left alone otherwise), and
+    an array of another store becomes an external link.
+    """
     from hdmf_zarr.references import relative_store_source
     from hdmf_zarr.store import describe_source
 
     target_url = describe_source(data.store)
-    source = relative_store_source(ctx.here.store_url, target_url)
-    return fmt.LinkRecord(name=builder.name, source=source, path=paths.normalise(data.path))
+    target = paths.normalise(data.path)
+    here = ctx.here
+    if target_url == here.store_url:
+        same = target == path
+        return (
+            _OWN_ARRAY
+            if same
+            else fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+        )
+    # Exporting: hdmf's HDMFIO makes a source that is not an http(s)/s3 URL absolute, so both
+    # spellings are compared.
+    exporting = ctx.export_source is not None
+    if exporting and target == path:
+        return None  # the exported dataset's own data
+    if exporting and ctx.export_source in (target_url, os.path.abspath(target_url)):
+        return fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+    source = relative_store_source(here.store_url, target_url)
+    return fmt.LinkRecord(name=builder.name, source=source, path=target)
 
 
 def _storage_for(builder: DatasetBuilder, data: Any) -> Storage:
