@@ -9,8 +9,9 @@ The sdist is downloaded once (``pip download``, no install) into ``$HDMF_ZARR_PE
 in a scratch working directory (the peer's tests write relative paths). Left out, because they need
 what this machine does not have: the network (test_fsspec_streaming), zindi (test_zindi_interop) and
 the peer's generated Zarr v2 fixture file, which its sdist ships incomplete (the four classes that
-read all of it, which the peer fails too: its electrodes table lacks the ``group`` column). The outcome of every test is written as JSON
-(``--report``) so docs/peer-suite.md can classify each failure.
+read all of it, which the peer fails too: its electrodes table lacks the ``group`` column). The
+outcome of every test is written as JSON (``--report``) so docs/peer-suite.md can classify each
+failure.
 """
 
 from __future__ import annotations
