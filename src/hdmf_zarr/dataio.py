@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final, Literal
 
 import numcodecs
-import numpy as np
 import zarr.codecs
 import zarr.codecs.numcodecs as zarr_numcodecs
 from hdmf.data_utils import DataIO
@@ -20,6 +19,7 @@ from numcodecs.abc import Codec as NumcodecsCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
 from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
+from hdmf_zarr.h5settings import h5_codecs, h5_fill_value, is_h5py_dataset
 
 #: Target size of one uncompressed chunk. ~1 MiB keeps a 1-second slice of a 64-channel int16
 #: recording to a handful of chunks while keeping per-chunk overhead small.
@@ -226,11 +226,34 @@ class ZarrDataIO(DataIO):
             "link_data": self._link_data,
         }
 
+    @property
+    def chunks(self) -> Sequence[int] | bool | None:
+        """The chunk shape asked for (None: chosen when written)."""
+        return self._chunks
+
+    @property
+    def fillvalue(self) -> Any:
+        """The fill value asked for (None: the dtype's default)."""
+        return self._fillvalue
+
     @staticmethod
     def from_h5py_dataset(dataset: Any, **overrides: Any) -> ZarrDataIO:
-        """Wrap an h5py dataset, carrying over its chunking and fill value (HDF5 -> Zarr export)."""
-        options: dict[str, Any] = {"chunks": dataset.chunks, "fillvalue": dataset.fillvalue}
-        if dataset.fillvalue is not None and np.ndim(dataset.fillvalue) == 0:
-            options["fillvalue"] = np.asarray(dataset.fillvalue).item()
+        """Wrap an h5py dataset with its chunking, fill value and (numeric) compression as Zarr options.
+
+        HDF5 -> Zarr export applies this to every h5py dataset it copies; *overrides* win.
+        """
+        options: dict[str, Any] = {"chunks": dataset.chunks, "fillvalue": h5_fill_value(dataset)}
+        if dataset.dtype.kind in "biuf":
+            options["compressors"] = h5_codecs(dataset) or None
         options.update(overrides)
         return ZarrDataIO(dataset, **options)
+
+    @staticmethod
+    def hdf5_to_zarr_filters(h5dataset: Any) -> list[ZarrCodec]:
+        """The Zarr codecs equivalent to *h5dataset*'s HDF5 filters (others are dropped, with a warning)."""
+        return list(h5_codecs(h5dataset))
+
+    @staticmethod
+    def is_h5py_dataset(obj: object) -> bool:
+        """Whether *obj* is an h5py Dataset."""
+        return is_h5py_dataset(obj)

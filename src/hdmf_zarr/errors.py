@@ -70,3 +70,7 @@ class ExportError(ModeError, UnsupportedOperation):
 
     Also hdmf's ``UnsupportedOperation``, which HDF5IO and hdmf-zarr raise for the same cases.
     """
+
+
+class TextEncodingError(HdmfZarrError, ValueError):
+    """Text to store is not valid UTF-8 (the only text encoding Zarr stores)."""

@@ -22,7 +22,8 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
-from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode
+from hdmf_zarr.compat.names import ROOT_NAME
+from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode, peer_reference
 from hdmf_zarr.errors import (
     ExportError,
     HdmfZarrWarning,
@@ -295,6 +296,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
 
     def resolve_ref(self, zarr_ref: Mapping[str, Any]) -> tuple[str, zarr.Array | zarr.Group]:
         """Return (name, node) for a stored reference record (either dialect's JSON form)."""
+        zarr_ref = peer_reference(zarr_ref)
         record = fmt.decode_reference_attr(
             zarr_ref, where=self._source_text
         ) or fmt.ReferenceRecord.from_json(zarr_ref, where=self._source_text)
@@ -309,7 +311,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
                 f"Reference to {record.path!r} in {record.source!r} does not resolve in "
                 f"{self._source_text!r}."
             ) from exc
-        return paths.basename(record.path), node
+        return paths.basename(record.path) or ROOT_NAME, node
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)

@@ -347,3 +347,25 @@ def test_export_refuses_what_hdf5io_and_the_peer_refuse(tmp_path: Path) -> None:
         pytest.raises(UnsupportedOperation, match="link_data"),
     ):
         dst.export(src_io=h5src, write_args={"link_data": True})
+
+
+def test_resolve_ref_to_the_root_names_it_root(tmp_path: Path) -> None:
+    path = tmp_path / "f.zarr"
+    with ZarrIO(path, mode="w") as io:
+        io.write_dataset(io.file, DatasetBuilder("x", 1))
+    with ZarrIO(path, mode="r") as io:
+        for ref in ({"source": ".", "path": None}, {"source": ".", "path": "/"}):
+            name, node = io.resolve_ref(ref)
+            assert name == "root"
+            assert node is io.file
+
+
+def test_non_utf8_text_names_the_dataset(tmp_path: Path) -> None:
+    from hdmf_zarr.errors import TextEncodingError
+
+    root = GroupBuilder("root", datasets={"d": DatasetBuilder("d", [b"\xff\xfe"], dtype="ascii")})
+    with (
+        ZarrIO(tmp_path / "f.zarr", mode="w") as io,
+        pytest.raises(TextEncodingError, match=r"'/d'.*not UTF-8"),
+    ):
+        io.write_builder(root)

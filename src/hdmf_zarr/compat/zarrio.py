@@ -59,6 +59,13 @@ def peer_mode(mode: str, consolidated: bool | None) -> tuple[str, bool | None]:
     return mode, consolidated
 
 
+def peer_reference(ref: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A reference record whose ``path`` is None (the peer's spelling of the root) with path "/"."""
+    if "path" in ref and ref["path"] is None:
+        return {**ref, "path": paths.ROOT}
+    return ref
+
+
 def peer_builder_path(builder: Builder) -> str:
     """The in-store path of *builder*; a detached builder (no root group above it) sits below the root."""
     if builder.location is not None:

@@ -23,7 +23,8 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import UnsupportedValueError
+from hdmf_zarr.errors import TextEncodingError, UnsupportedValueError
+from hdmf_zarr.h5settings import is_h5py_dataset
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -148,6 +149,8 @@ def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool | None]:
         return data.data, data.io_settings, data.link_data
     if isinstance(data, DataIO):
         return data.data, {}, None
+    if is_h5py_dataset(data):  # HDF5 -> Zarr: keep the dataset's chunking and compression
+        return data, ZarrDataIO.from_h5py_dataset(data).io_settings, None
     return data, {}, None
 
 
@@ -261,7 +264,13 @@ def to_values(data: Any, storage: Storage, *, builder: Builder, ctx: PlanContext
         case Kind.REFERENCE:
             return _reference_paths(data, builder=builder, ctx=ctx, where=where)
         case Kind.TEXT:
-            return values.text_array(_materialise(data))
+            try:
+                return values.text_array(_materialise(data))
+            except UnicodeDecodeError as exc:
+                raise TextEncodingError(
+                    f"Dataset {where!r} holds bytes that are not UTF-8 ({exc}); Zarr text is UTF-8. "
+                    "Decode them first (e.g. bytes.decode('latin-1')) or store them as uint8."
+                ) from exc
         case Kind.COMPOUND:
             return _compound_rows(data, storage, builder=builder, ctx=ctx, where=where)
     assert storage.numpy is not None
