@@ -18,7 +18,7 @@ from hdmf.data_utils import DataIO
 from numcodecs.abc import Codec as NumcodecsCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
-from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
+from hdmf_zarr.errors import HdmfZarrWarning, StorageOptionError, UnsupportedValueError
 from hdmf_zarr.h5settings import h5_codecs, h5_fill_value, is_h5py_dataset
 
 #: Target size of one uncompressed chunk. ~1 MiB keeps a 1-second slice of a 64-channel int16
@@ -135,6 +135,23 @@ def as_v2_codecs(codecs: object) -> object:
     return tuple(_zarr_to_numcodecs(c) for c in items)
 
 
+def _checked_shards(shards: object, chunks: object) -> tuple[int, ...] | str | None:
+    """*shards* as a shape or "auto"; each shard dimension must be a multiple of the chunk's."""
+    if shards is None or shards == "auto":
+        return shards
+    if isinstance(shards, str) or not isinstance(shards, Iterable):
+        raise StorageOptionError(f"ZarrDataIO: 'shards' must be a shape or 'auto', not {shards!r}.")
+    shape = tuple(int(s) for s in shards)
+    if isinstance(chunks, Sequence) and not isinstance(chunks, str):
+        inner = tuple(int(c) for c in chunks)
+        if len(inner) != len(shape) or any(s % c for s, c in zip(shape, inner, strict=True)):
+            raise StorageOptionError(
+                f"ZarrDataIO: shards={shape} is not a whole number of chunks={inner} along every axis; "
+                "make each shard dimension a multiple of the chunk dimension."
+            )
+    return shape
+
+
 def _is_lazy_array(data: object) -> bool:
     return type(data).__module__.startswith("dask.array") and hasattr(data, "chunks")
 
@@ -189,7 +206,7 @@ class ZarrDataIO(DataIO):
         self._compressors = as_zarr_codecs(compressors, option="compressors")
         self._filters = as_zarr_codecs(filters, option="filters")
         self._serializer = serializer
-        self._shards = shards if shards is None or isinstance(shards, str) else tuple(shards)  # or "auto"
+        self._shards = _checked_shards(shards, chunks)
         self._link_data = bool(link_data)
 
     @property

@@ -74,3 +74,7 @@ class ExportError(ModeError, UnsupportedOperation):
 
 class TextEncodingError(HdmfZarrError, ValueError):
     """Text to store is not valid UTF-8 (the only text encoding Zarr stores)."""
+
+
+class StorageOptionError(HdmfZarrError, ValueError):
+    """A storage option (chunks, shards, codecs) that cannot describe the array asked for."""

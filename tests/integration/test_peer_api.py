@@ -369,3 +369,17 @@ def test_non_utf8_text_names_the_dataset(tmp_path: Path) -> None:
         pytest.raises(TextEncodingError, match=r"'/d'.*not UTF-8"),
     ):
         io.write_builder(root)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"shards": "automatic"}, "must be a shape or 'auto'"),
+        ({"chunks": (10, 3), "shards": (50, 10)}, "whole number of chunks"),
+    ],
+)
+def test_zarrdataio_refuses_shards_that_cannot_work(options: dict[str, Any], message: str) -> None:
+    from hdmf_zarr.errors import StorageOptionError
+
+    with pytest.raises(StorageOptionError, match=message):
+        ZarrDataIO(np.zeros((100, 10)), **options)
