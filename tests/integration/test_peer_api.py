@@ -275,6 +275,7 @@ def _table_file(path: Path, io_class: Any = ZarrIO) -> None:
         io.write(table)
 
 
+@pytest.mark.filterwarnings("ignore::hdmf_zarr.errors.HdmfZarrWarning")  # a reader may say listing costs
 def test_consolidate_metadata_false_writes_no_consolidated_block_and_reads_back(tmp_path: Path) -> None:
     from hdmf.common import DynamicTable, get_manager
 
