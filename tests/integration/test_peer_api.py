@@ -384,3 +384,11 @@ def test_zarrdataio_refuses_shards_that_cannot_work(options: dict[str, Any], mes
 
     with pytest.raises(StorageOptionError, match=message):
         ZarrDataIO(np.zeros((100, 10)), **options)
+
+
+def test_read_nwb_reads_s3_urls_anonymously_unless_told_otherwise(tmp_path: Path) -> None:
+    from hdmf_zarr.nwb import read_nwb_storage_options
+
+    assert read_nwb_storage_options("s3://dandiarchive/x.nwb.zarr", None) == {"anon": True}
+    assert read_nwb_storage_options("s3://b/x.zarr", {"key": "k"}) == {"key": "k"}
+    assert read_nwb_storage_options(str(tmp_path / "x.zarr"), None) is None
