@@ -392,3 +392,12 @@ def test_read_nwb_reads_s3_urls_anonymously_unless_told_otherwise(tmp_path: Path
     assert read_nwb_storage_options("s3://dandiarchive/x.nwb.zarr", None) == {"anon": True}
     assert read_nwb_storage_options("s3://b/x.zarr", {"key": "k"}) == {"key": "k"}
     assert read_nwb_storage_options(str(tmp_path / "x.zarr"), None) is None
+
+
+def test_abspath_and_parent_path(tmp_path: Path) -> None:
+    path = tmp_path / "f.zarr"
+    with ZarrIO(path, mode="w") as io:
+        group = io.write_group(io.file, GroupBuilder("g", datasets={"d": DatasetBuilder("d", 1)}))
+        assert io.abspath == str(path.resolve())
+        assert ZarrIO.get_zarr_parent_path(group["d"]) == "/g"
+        assert ZarrIO.get_zarr_parent_path(group) == "/"

@@ -121,6 +121,17 @@ class PeerZarrIOMethods:
         base = filepath if filepath is not None else self._source_text
         return os.path.join(base, peer_builder_path(builder).lstrip("/"))
 
+    @property
+    def abspath(self: _IO) -> str:
+        """The file's absolute path (or its URL)."""
+        url = self._source_text
+        return url if "://" in url else os.path.abspath(url)
+
+    @staticmethod
+    def get_zarr_parent_path(zarr_object: zarr.Group | zarr.Array) -> str:
+        """The absolute in-store path of *zarr_object*'s parent group."""
+        return paths.parent(_node_path(zarr_object))
+
     def is_remote(self: _IO) -> bool:
         """Whether the file lives in an object store or on a web server (not on disk, not in memory)."""
         url = self._source_text
