@@ -16,6 +16,7 @@ import zarr.codecs
 import zarr.codecs.numcodecs as zarr_numcodecs
 from hdmf.data_utils import DataIO
 from numcodecs.abc import Codec as NumcodecsCodec
+from zarr.abc.codec import ArrayArrayCodec, BytesBytesCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
 from hdmf_zarr.errors import HdmfZarrWarning, StorageOptionError, UnsupportedValueError
@@ -127,6 +128,12 @@ def _zarr_to_numcodecs(codec: object) -> object:
     )
 
 
+def as_numcodecs(codec: object) -> object:
+    """Return one codec as its numcodecs equivalent (zarr 3 codecs translated), or raise
+    :class:`UnsupportedValueError` when numcodecs has none."""
+    return _zarr_to_numcodecs(codec)
+
+
 def as_v2_codecs(codecs: object) -> object:
     """Return zarr 3 codecs (or "auto"/None) as the numcodecs codecs a Zarr v2 array stores."""
     if codecs is None or isinstance(codecs, str):
@@ -150,6 +157,49 @@ def _checked_shards(shards: object, chunks: object) -> tuple[int, ...] | str | N
                 "make each shard dimension a multiple of the chunk dimension."
             )
     return shape
+
+
+def to_v3_slots(
+    filters: tuple[ZarrCodec, ...] | None, compressors: tuple[ZarrCodec, ...] | None
+) -> tuple[tuple[ZarrCodec, ...] | None, tuple[ZarrCodec, ...] | None]:
+    """Place zarr 2 style filters in zarr 3's slots: (filters, compressors).
+
+    zarr 2 took any codec as a filter (``filters=[Shuffle()]`` before a compressor, as neuroconv and
+    h5py-minded code write); zarr 3 filters are array-to-array only. Bytes-to-bytes codecs given as
+    filters move to the front of the compressors, which applies them in the same order (after the
+    array-to-array filters, before the compressors). *compressors* None means the default ones.
+    """
+    if not filters:
+        return filters, compressors
+    moved = tuple(c for c in filters if isinstance(c, BytesBytesCodec))
+    if not moved:
+        return filters, compressors
+    kept = tuple(c for c in filters if not isinstance(c, BytesBytesCodec))
+    first_moved = min(i for i, c in enumerate(filters) if isinstance(c, BytesBytesCodec))
+    if any(isinstance(c, ArrayArrayCodec) for c in filters[first_moved:]):
+        raise UnsupportedValueError(
+            f"filters={list(filters)!r}: a bytes-to-bytes codec comes before an array-to-array one, "
+            "which zarr 3 cannot store; put array-to-array filters (e.g. Delta) first."
+        )
+    base = default_compressors() if compressors is None else compressors
+    return kept, (*moved, *base)
+
+
+def as_v2_options(options: dict[str, Any]) -> dict[str, Any]:
+    """zarr.create_array options for a Zarr v2 array: numcodecs codecs, and one compressor.
+
+    zarr 2 has one compressor slot: every compressor but the last rides at the end of the filters,
+    which applies them in the same order.
+    """
+    out = dict(options)
+    for key in ("compressors", "filters"):
+        if key in out:
+            out[key] = as_v2_codecs(out[key])
+    compressors = out.get("compressors")
+    if isinstance(compressors, tuple) and len(compressors) > 1:
+        out["filters"] = (*(out.get("filters") or ()), *compressors[:-1])
+        out["compressors"] = compressors[-1:]
+    return out
 
 
 def _is_lazy_array(data: object) -> bool:
@@ -203,8 +253,10 @@ class ZarrDataIO(DataIO):
         self._no_compressors = compressors is False
         compressors = None if isinstance(compressors, bool) else compressors
         self._filters_given = filters
-        self._compressors = as_zarr_codecs(compressors, option="compressors")
-        self._filters = as_zarr_codecs(filters, option="filters")
+        codecs = () if self._no_compressors else as_zarr_codecs(compressors, option="compressors")
+        self._filters, self._compressors = to_v3_slots(as_zarr_codecs(filters, option="filters"), codecs)
+        if self._no_compressors and not self._compressors:
+            self._compressors = None  # io_settings says None, as the peer's does
         self._serializer = serializer
         self._shards = _checked_shards(shards, chunks)
         self._link_data = bool(link_data)

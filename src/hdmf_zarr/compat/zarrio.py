@@ -204,6 +204,7 @@ class PeerZarrIOMethods:
             final = consolidate(opened.store, root_meta, members, zarr_format=zarr_format)  # type: ignore[arg-type]
         except BaseException:
             self._write_failed = True
+            opened.recover()
             raise
         _adopt(self, WriteResult(members=members, root=final), ())
 
@@ -252,6 +253,7 @@ def _write_planned(
         )
     except BaseException:
         io._write_failed = True
+        opened.recover()  # an in-place write's leftovers go at once, as in ZarrIO.write_builder
         raise
     _adopt(io, result, [id(b) for b in builders])
 
