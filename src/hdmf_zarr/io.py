@@ -397,6 +397,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
             link_data=link_data,
             existing_attrs=lambda p: known[p].attributes if p in known else None,
             export_source=export_source,
+            store_aliases=frozenset({describe_source(opened.store)}),
         )
         specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog]) if cache_spec else None
         try:

@@ -22,7 +22,7 @@ from hdmf_zarr import paths, values
 from hdmf_zarr.compat.names import ROOT_NAME
 from hdmf_zarr.errors import ModeError
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
-from hdmf_zarr.store import OpenedStore
+from hdmf_zarr.store import OpenedStore, describe_source
 from hdmf_zarr.write import WriteResult, write_plan
 from hdmf_zarr.write.execute import consolidate
 from hdmf_zarr.write.plan import PlanContext, WritePlan, plan_subtree
@@ -117,8 +117,11 @@ class PeerZarrIOMethods:
         return any(sync(store.exists(f"{key}/{name}" if key else name)) for name in names)
 
     def get_builder_disk_path(self: _IO, builder: Builder, filepath: str | None = None) -> str:
-        """The filesystem path (or URL) of *builder*'s node in this file, or in the file at *filepath*."""
-        base = filepath if filepath is not None else self._source_text
+        """The filesystem path (or URL) of *builder*'s node in this file, or in the file at *filepath*.
+
+        While mode "w" replaces a file, the node is in the replacement being written (until close()).
+        """
+        base = filepath if filepath is not None else describe_source(self.file.store)
         return os.path.join(base, peer_builder_path(builder).lstrip("/"))
 
     @property
@@ -246,6 +249,7 @@ def _write_planned(
         link_data=link_data,
         existing_attrs=lambda p: known[p].attributes if p in known else None,
         export_source=export_source,
+        store_aliases=frozenset({describe_source(opened.store)}),
     )
     try:
         result = write_plan(

@@ -78,6 +78,8 @@ class PlanContext:
     link_data: bool = True
     existing_attrs: Callable[[str], Mapping[str, Any] | None] = lambda _path: None
     export_source: str | None = None  # the source of the file being exported (ZarrIO.export)
+    #: Other locations of the destination store (a replacement written aside until close()).
+    store_aliases: frozenset[str] = frozenset()
 
 
 def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
@@ -220,7 +222,7 @@ def _link_to_array(
     target_url = describe_source(data.store)
     target = paths.normalise(data.path)
     here = ctx.here
-    if target_url == here.store_url:
+    if target_url == here.store_url or target_url in ctx.store_aliases:
         same = target == path
         return (
             _OWN_ARRAY
