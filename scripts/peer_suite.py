@@ -54,9 +54,7 @@ KNOWN: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"test_protocol_urls_use_zarr_open_without_storage_options", r"test_parallel_write",
         r"TestHDMFZarrArray", r"test_1d_is_lazily_decoded_to_object_str",
     )),
-    ("mode 'w' replacement (lifecycle branch)", (
-        r"ZarrWriteUnit.*::test_write_attributes_write_(?!set_of)",
-        r"ZarrWriteUnit.*::test_write_dataset_auto_shards",
+    ("mode 'w' writes aside until close()", (
         r"ZarrWriteUnit.*::test_link_(zarr_dataset|dataset_zarrdataio)_input",
     )),
     ("intentional difference", (
