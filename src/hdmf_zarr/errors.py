@@ -12,6 +12,8 @@ import re
 import zlib
 from collections.abc import Iterator
 
+from hdmf.backends.errors import UnsupportedOperation
+
 
 class HdmfZarrError(Exception):
     """Base class of every error raised by hdmf_zarr."""
@@ -157,3 +159,14 @@ def decoding(where: str, errors: tuple[type[Exception], ...] = DECODE_ERRORS) ->
             "damaged, truncated or was not written by a Zarr writer; restore the file from a copy, or "
             "re-export it from its source."
         ) from exc
+
+
+class ExportError(ModeError, UnsupportedOperation):
+    """An export that cannot be done as asked (wrong mode, or links into a non-Zarr source).
+
+    Also hdmf's ``UnsupportedOperation``, which HDF5IO and hdmf-zarr raise for the same cases.
+    """
+
+
+class TextEncodingError(HdmfZarrError, ValueError):
+    """Text to store is not valid UTF-8 (the only text encoding Zarr stores)."""
