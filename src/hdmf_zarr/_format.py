@@ -71,6 +71,10 @@ V2_GROUP_KEY: Final = ".zgroup"
 V2_ARRAY_KEY: Final = ".zarray"
 V2_ATTRS_KEY: Final = ".zattrs"
 
+# -- Store keys (docs/format.md#store-keys) ------------------------------------------------------------
+#: The chunk key separators a v2 array may declare in ``dimension_separator`` (zarr's own two).
+V2_SEPARATORS: Final = (".", "/")
+
 
 def _require_str(obj: Mapping[str, Any], key: str, *, kind: str, where: str) -> str:
     try:

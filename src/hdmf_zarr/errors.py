@@ -61,3 +61,15 @@ class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
 
 class IncompleteConversionError(HdmfZarrError, RuntimeError):
     """A conversion between dialects could not carry every object over (name kept from hdmf-zarr 0.14)."""
+
+
+class OutsideStoreError(FormatError):
+    """A stored value would make a key point outside its store (``..``, absolute paths, odd separators)."""
+
+
+class DecodeLimitError(FormatError):
+    """A stored chunk claims more elements or bytes than its array's metadata allows."""
+
+
+class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):
+    """A link or reference points into a store (URL or absolute path) the user has not allowed."""

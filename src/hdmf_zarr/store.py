@@ -20,6 +20,7 @@ from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.confine import ConfinedLocalStore
 from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
@@ -183,7 +184,7 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore
         found = None
     if mode in CREATE_MODES or mode == "a":
         path.mkdir(parents=True, exist_ok=True)
-    store = LocalStore(path, read_only=mode == "r")
+    store = ConfinedLocalStore(path, read_only=mode == "r")
     return OpenedStore(store, StoreLocation(str(path.resolve())), mode, found)
 
 

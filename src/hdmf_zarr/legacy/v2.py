@@ -40,9 +40,11 @@ from zarr.core.sync import sync
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
+from hdmf_zarr.confine import check_key, check_separator, is_plain_key
 from hdmf_zarr.errors import FormatError
 from hdmf_zarr.legacy import chunks, selection
 from hdmf_zarr.legacy.unpickle import LegacyReference
+from hdmf_zarr.store import describe_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,14 +170,17 @@ def load_index(store: Store, *, use_consolidated: bool = True) -> dict[str, Any]
         return await _index_from_listing(store)
 
     docs = sync(load())
+    source = describe_source(store)
     nodes: dict[str, Any] = {}
     for key in docs:
-        folder, _, name = key.rpartition("/")
+        folder, _, name = check_key(key, store=source).rpartition("/")
         if name not in (fmt.V2_GROUP_KEY, fmt.V2_ARRAY_KEY):
             continue
         zattrs = docs.get(f"{folder}/{fmt.V2_ATTRS_KEY}" if folder else fmt.V2_ATTRS_KEY) or {}
         zarray = docs[key] if name == fmt.V2_ARRAY_KEY else None
         path = paths.normalise(folder)
+        if isinstance(zarray, Mapping):
+            check_separator(zarray.get("dimension_separator"), store=source, node=path)
         nodes[path] = node_metadata(zarray, zattrs, where=path)
     return nodes
 
@@ -237,7 +242,10 @@ class LegacyObjectArray:
     def chunk_key(self, coords: Sequence[int]) -> str:
         """The store key of the chunk at grid *coords*."""
         name = self.meta.separator.join(str(c) for c in coords) if coords else "0"
-        return f"{self._key}/{name}" if self._key else name
+        key = f"{self._key}/{name}" if self._key else name
+        if not is_plain_key(key):  # a separator from a document this index did not check
+            check_key(key, store=describe_source(self._store), node=self._path)
+        return key
 
     async def _chunk(self, coords: tuple[int, ...], limit: asyncio.Semaphore) -> np.ndarray:
         """One chunk, cut to the array's edge; the fill value where the store has no chunk."""
