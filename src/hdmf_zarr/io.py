@@ -6,6 +6,7 @@ Layer: io. One public call = one consolidated-metadata write (``write``, ``write
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
-from hdmf_zarr.references import Here, resolve_store_source
+from hdmf_zarr.references import Here, allowed_store_source, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
 from hdmf_zarr.write import PlanContext, write_tree
@@ -56,9 +57,11 @@ class ZarrIO(HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
 
     Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
-    NWBHDF5IO) and ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
-    through this IO, default 64 MiB, 0 turns it off; see read/cache.py). The HDF5-only arguments pynwb
-    passes (``driver``, ``aws_region``, ...) are accepted and ignored.
+    NWBHDF5IO), ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
+    through this IO, default 64 MiB, 0 turns it off; see read/cache.py) and ``allowed_sources``
+    (URLs and absolute paths that links and references may lead into, by prefix; ``["*"]`` allows any.
+    Stores named by a relative path are always followed; see README "Safety"). The HDF5-only arguments
+    pynwb passes (``driver``, ``aws_region``, ...) are accepted and ignored.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class ZarrIO(HDMFIO):
         self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
         herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
         chunk_cache_bytes: int | None = kwargs.pop("chunk_cache_bytes", None)
+        self._allowed_sources = _source_list(kwargs.pop("allowed_sources", None))
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -264,16 +268,22 @@ class ZarrIO(HDMFIO):
         return self.manager.construct(builder)
 
     def _open_foreign(self, source: str) -> Reader:
-        url = resolve_store_source(self._source_text, source)
+        url = allowed_store_source(self._source_text, source, self._allowed_sources)
         other = self._foreign.get(url)
         if other is None:
             try:
-                other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
-            except (OSError, ValueError) as exc:  # ValueError: zarr finds no group there (e.g. an array)
+                other = ZarrIO(
+                    url,
+                    mode="r",
+                    manager=self.manager,
+                    storage_options=self._storage_options,
+                    allowed_sources=self._allowed_sources,
+                )
+            except Exception as exc:  # the remote client's own errors too (aiohttp, botocore, obstore)
                 raise UnresolvedReferenceError(
                     f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
-                    f"which cannot be opened: {exc}. Keep linked stores side by side, "
-                    "or export with link_data=False."
+                    f"which cannot be opened ({type(exc).__name__}: {exc}). Keep linked stores side by "
+                    "side, or export with link_data=False."
                 ) from exc
             self._foreign[url] = other
         return other._get_reader()
@@ -445,6 +455,16 @@ class ZarrIO(HDMFIO):
             )
             return f'<table class="data-info">{rows}</table>'
         return HDMFIO.generate_dataset_html(dataset)
+
+
+def _source_list(value: Any) -> tuple[str, ...]:
+    """``allowed_sources`` as a tuple of locations (a single string is one location)."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, str | os.PathLike) else tuple(value)
+    if not all(isinstance(item, str | os.PathLike) for item in items):
+        raise TypeError(f"allowed_sources must be a list of URLs or paths (or ['*']), not {value!r}.")
+    return tuple(os.fspath(item) for item in items)
 
 
 def _tree_ids(builder: GroupBuilder) -> set[int]:

@@ -291,7 +291,7 @@ class Reader:
         try:
             return self.resolve_record(record)
         except UnresolvedReferenceError as exc:
-            raise UnresolvedReferenceError(
+            raise type(exc)(
                 f"In {self.ctx.source!r}, {where} points to {record.path!r} in store {record.source!r}, "
                 f"which cannot be resolved: {exc}"
             ) from exc
