@@ -41,7 +41,7 @@ from zarr.core.sync import sync
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr.confine import check_key, check_separator, is_plain_key
-from hdmf_zarr.errors import FormatError
+from hdmf_zarr.errors import FormatError, UnsafePickleError
 from hdmf_zarr.legacy import chunks, selection
 from hdmf_zarr.legacy.unpickle import LegacyReference
 from hdmf_zarr.store import describe_source
@@ -250,11 +250,15 @@ class LegacyObjectArray:
     async def _chunk(self, coords: tuple[int, ...], limit: asyncio.Semaphore) -> np.ndarray:
         """One chunk, cut to the array's edge; the fill value where the store has no chunk."""
         shape = tuple(min(c, s - i * c) for c, s, i in zip(self.meta.chunks, self.shape, coords, strict=True))
+        key = self.chunk_key(coords)
         async with limit:
-            buf = await self._store.get(self.chunk_key(coords), prototype=default_buffer_prototype())
+            buf = await self._store.get(key, prototype=default_buffer_prototype())
         if buf is None:
             return chunks.fill_chunk(shape, self.meta, where=self._path)
-        arr = chunks.decode_chunk(buf.to_bytes(), self.meta, where=self._path)
+        try:
+            arr = chunks.decode_chunk(buf.to_bytes(), self.meta, where=self._path)
+        except (FormatError, UnsafePickleError) as exc:
+            raise type(exc)(f"{exc} (chunk {key!r} of {describe_source(self._store)!r})") from exc
         return arr[tuple(slice(0, n) for n in shape)]
 
     async def getitem(self, key: Any) -> Any:

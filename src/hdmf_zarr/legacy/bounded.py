@@ -1,0 +1,134 @@
+"""Decompress legacy chunks within a byte budget, and check element counts before decoding them.
+
+Layer: conventions (legacy). Pure functions over bytes. A compressor bomb (a small chunk that inflates
+to gigabytes) or a header that claims billions of elements is refused before the memory is
+allocated: stdlib decompressors are asked for at most the budget, and codecs that carry the decoded
+size in a header (blosc, lz4, zstd, the vlen codecs) have it checked first.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import struct
+import zlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numcodecs
+
+from hdmf_zarr.errors import DecodeLimitError, FormatError
+
+#: The most bytes one legacy object chunk may decompress to.
+MAX_CHUNK_BYTES: Final = 256 * 2**20
+#: The most elements one legacy object chunk may hold (a chunk shape above it is refused).
+MAX_CHUNK_ITEMS: Final = 2**24
+_ZSTD_MAGIC: Final = 0xFD2FB528
+#: What codecs raise on damaged input (numcodecs, zlib, bz2, lzma, struct); callers name the chunk.
+DECODE_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    RuntimeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    EOFError,
+    OSError,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+)
+
+
+def _too_large(size: int | str, *, where: str) -> DecodeLimitError:
+    return DecodeLimitError(
+        f"A chunk of {where!r} would decompress to {size} bytes, over the {MAX_CHUNK_BYTES}-byte limit "
+        "for one legacy chunk (hdmf_zarr.legacy.bounded.MAX_CHUNK_BYTES); the file is damaged or was "
+        "crafted. Nothing was allocated."
+    )
+
+
+def _stream(decoder: Any, data: bytes, *, where: str) -> bytes:
+    out = bytes(decoder.decompress(data, MAX_CHUNK_BYTES + 1))
+    if len(out) > MAX_CHUNK_BYTES:
+        raise _too_large(f"more than {MAX_CHUNK_BYTES}", where=where)
+    return out
+
+
+def _zstd_content_size(data: bytes) -> int | None:
+    """The decoded size a zstd frame declares (None when the frame does not say)."""
+    if len(data) < 5 or struct.unpack_from("<I", data)[0] != _ZSTD_MAGIC:
+        return None
+    fhd = data[4]
+    single, fcs_flag, dict_flag = (fhd >> 5) & 1, fhd >> 6, fhd & 3
+    offset = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
+    size = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if size == 0 or len(data) < offset + size:
+        return None
+    value = int.from_bytes(data[offset : offset + size], "little")
+    return value + 256 if size == 2 else value
+
+
+def _declared_size(codec_id: str, data: bytes) -> int | None:
+    """The decoded size a codec's own header declares, when it has one."""
+    if codec_id == "blosc":  # header: version, versionlz, flags, typesize, then nbytes as uint32
+        return int(struct.unpack_from("<I", data, 4)[0]) if len(data) >= 16 else None
+    if codec_id == "lz4":
+        return int(struct.unpack_from("<i", data)[0]) if len(data) >= 4 else None
+    if codec_id == "zstd":
+        return _zstd_content_size(data)
+    return None
+
+
+def decompress(spec: Mapping[str, Any], data: bytes, *, where: str) -> bytes:
+    """Decode *data* with the compressor *spec*, refusing output beyond :data:`MAX_CHUNK_BYTES`."""
+    codec_id = str(spec.get("id"))
+    if codec_id == "zlib":
+        return _stream(zlib.decompressobj(), data, where=where)
+    if codec_id == "gzip":
+        return _stream(zlib.decompressobj(wbits=31), data, where=where)
+    if codec_id == "bz2":
+        return _stream(bz2.BZ2Decompressor(), data, where=where)
+    if codec_id == "lzma":
+        form = int(spec.get("format", lzma.FORMAT_AUTO))
+        filters = spec.get("filters") if form == lzma.FORMAT_RAW else None
+        return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, where=where)
+    declared = _declared_size(codec_id, data)
+    if declared is None and codec_id == "zstd":
+        raise FormatError(
+            f"A zstd chunk of {where!r} does not declare its decoded size (numcodecs always writes it); "
+            "the file is damaged or was crafted."
+        )
+    if declared is not None and not 0 <= declared <= MAX_CHUNK_BYTES:
+        raise _too_large(declared, where=where)
+    return bytes(numcodecs.get_codec(dict(spec)).decode(data))
+
+
+def check_chunk_items(chunks: tuple[int, ...], *, where: str) -> int:
+    """The element count of one chunk of shape *chunks*, refused above :data:`MAX_CHUNK_ITEMS`."""
+    count = 1
+    for n in chunks:
+        if not isinstance(n, int) or n < 1:
+            raise FormatError(
+                f"Dataset {where!r} declares the chunk shape {list(chunks)}; sizes must be >= 1."
+            )
+        count *= n
+    if count > MAX_CHUNK_ITEMS:
+        raise DecodeLimitError(
+            f"Dataset {where!r} declares chunks of {count} elements ({list(chunks)}), over the "
+            f"{MAX_CHUNK_ITEMS} a legacy object chunk may hold (hdmf_zarr.legacy.bounded.MAX_CHUNK_ITEMS). "
+            "Nothing was allocated."
+        )
+    return count
+
+
+def check_vlen_count(data: bytes, expected: int, *, where: str) -> None:
+    """Refuse a vlen-utf8/bytes/array chunk whose header claims another element count than its chunk."""
+    if len(data) < 4:
+        raise FormatError(f"A chunk of {where!r} is {len(data)} bytes long, too short for a vlen header.")
+    count = struct.unpack_from("<I", data)[0]
+    if count != expected:
+        raise DecodeLimitError(
+            f"A chunk of {where!r} claims {count} elements; its chunk shape holds {expected}. The file is "
+            "damaged or was crafted; nothing was allocated."
+        )
