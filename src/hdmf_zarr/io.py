@@ -79,6 +79,7 @@ class ZarrIO(HDMFIO):
         herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
         chunk_cache_bytes: int | None = kwargs.pop("chunk_cache_bytes", None)
         self._allowed_sources = _source_list(kwargs.pop("allowed_sources", None))
+        linked: dict[str, ZarrIO] = kwargs.pop("_linked", None) or {}
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -94,7 +95,10 @@ class ZarrIO(HDMFIO):
         self._opened: OpenedStore | None = None
         self._root: zarr.Group | None = None
         self._reader: Reader | None = None
-        self._foreign: dict[str, ZarrIO] = {}
+        self._foreign: dict[str, ZarrIO] = {}  # the stores this IO opened for links and references
+        # Every IO of one chain of linked stores, by location: two stores linking to each other share
+        # readers instead of opening each other again and again.
+        self._linked = linked
         self._members: dict[str, Any] | None = None
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
         self._root_pending = False  # a new store whose root document is not written yet
@@ -105,6 +109,7 @@ class ZarrIO(HDMFIO):
         self._chunk_cache = ChunkCache(cache_bytes) if cache_bytes > 0 else None
         self._source_text = describe_source(path)
         super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
+        self._linked.setdefault(self._source_text, self)  # only once open() succeeded
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -174,7 +179,8 @@ class ZarrIO(HDMFIO):
         return self._opened is not None
 
     def close(self) -> None:
-        for other in self._foreign.values():
+        for url, other in self._foreign.items():
+            self._linked.pop(url, None)
             other.close()
         self._foreign.clear()
         if len(self._appends):
@@ -269,7 +275,7 @@ class ZarrIO(HDMFIO):
 
     def _open_foreign(self, source: str) -> Reader:
         url = allowed_store_source(self._source_text, source, self._allowed_sources)
-        other = self._foreign.get(url)
+        other = self._linked.get(url)
         if other is None:
             try:
                 other = ZarrIO(
@@ -278,6 +284,7 @@ class ZarrIO(HDMFIO):
                     manager=self.manager,
                     storage_options=self._storage_options,
                     allowed_sources=self._allowed_sources,
+                    _linked=self._linked,
                 )
             except Exception as exc:  # the remote client's own errors too (aiohttp, botocore, obstore)
                 raise UnresolvedReferenceError(
@@ -285,7 +292,7 @@ class ZarrIO(HDMFIO):
                     f"which cannot be opened ({type(exc).__name__}: {exc}). Keep linked stores side by "
                     "side, or export with link_data=False."
                 ) from exc
-            self._foreign[url] = other
+            self._foreign[url] = self._linked[url] = other
         return other._get_reader()
 
     def get_builder(self, zarr_obj: zarr.Array | zarr.Group | str) -> Builder:
@@ -319,7 +326,7 @@ class ZarrIO(HDMFIO):
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)
-        return self._foreign[resolve_store_source(self._source_text, source)].file
+        return self._linked[resolve_store_source(self._source_text, source)].file
 
     # -- writing ---------------------------------------------------------------------------------
     def write(

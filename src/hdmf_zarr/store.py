@@ -22,6 +22,7 @@ from zarr.storage import LocalStore, MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.confine import ConfinedLocalStore
 from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
+from hdmf_zarr.metacheck import damaged_root
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
 from hdmf_zarr.ziparchive import read_store as read_zip
@@ -287,7 +288,17 @@ def open_store(
 
 
 def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
-    """Open (or create, for new stores) the root group of *opened*."""
+    """Open (or create, for new stores) the root group of *opened*; a damaged root names its culprit."""
+    try:
+        return _open_root_group(opened, zarr_format=zarr_format)
+    except (ValueError, TypeError, KeyError) as exc:
+        damaged = damaged_root(opened.store, opened.location.describe()) if opened.zarr_format == 3 else None
+        if damaged is None:
+            raise
+        raise damaged from exc
+
+
+def _open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
     if opened.zarr_format is None:
         zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
         return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)

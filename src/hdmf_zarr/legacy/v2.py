@@ -149,7 +149,13 @@ def node_metadata(
 
 async def _get_json(store: Store, key: str) -> Any:
     buf = await store.get(key, prototype=default_buffer_prototype())
-    return None if buf is None else json.loads(buf.to_bytes())
+    try:
+        return None if buf is None else json.loads(buf.to_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(
+            f"The document {key!r} of {describe_source(store)!r} is not valid JSON ({exc}); the file is "
+            "damaged or was crafted."
+        ) from exc
 
 
 async def _index_from_listing(store: Store) -> dict[str, dict[str, Any]]:

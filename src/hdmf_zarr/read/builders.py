@@ -31,6 +31,7 @@ from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.read.spec_types import restore_unsigned
+from hdmf_zarr.store import describe_source
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -49,17 +50,41 @@ class NodeIndex:
 
 
 def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeIndex) -> None:
-    for key, meta in consolidated.items():
-        path = paths.join(prefix, key)
-        if isinstance(meta, GroupMetadata) and meta.consolidated_metadata is not None:
+    """Add the nested consolidated blocks in depth-first order, without recursion (any depth)."""
+    stack = [(prefix, iter(consolidated.items()))]
+    while stack:
+        base, items = stack[-1]
+        for key, meta in items:
+            path = paths.join(base, key)
             index.add(path, meta)
-            _flatten(path, meta.consolidated_metadata.metadata, index)
+            if isinstance(meta, GroupMetadata) and meta.consolidated_metadata is not None:
+                stack.append((path, iter(meta.consolidated_metadata.metadata.items())))
+                break
         else:
-            index.add(path, meta)
+            stack.pop()
+
+
+#: The deepest group nesting read (the builder tree and hdmf's construction recurse once per level).
+MAX_NESTING = 640
 
 
 def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex:
-    """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
+    """Index every node below *root*: from consolidated metadata if present and wanted, else by listing.
+
+    Trees nested deeper than :data:`MAX_NESTING` are refused, naming the file and the deepest node.
+    """
+    index = _index(root, use_consolidated=use_consolidated)
+    deepest = max(index.nodes, key=lambda p: p.count("/"))
+    if deepest.count("/") > MAX_NESTING:
+        raise FormatError(
+            f"{describe_source(root.store)!r} nests nodes {deepest.count('/')} levels deep (down to "
+            f"{deepest[:200]!r}...); this reader follows at most {MAX_NESTING} levels "
+            "(hdmf_zarr.read.builders.MAX_NESTING). The file was crafted or is damaged."
+        )
+    return index
+
+
+def _index(root: zarr.Group, *, use_consolidated: bool) -> NodeIndex:
     index = NodeIndex()
     index.add(paths.ROOT, root.metadata)
     if root.metadata.zarr_format == 2:

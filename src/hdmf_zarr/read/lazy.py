@@ -7,6 +7,7 @@ and written by the IO's next write() (read/append.py); until then the view reads
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,13 +18,33 @@ from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
+from hdmf_zarr.errors import FormatError, HdmfZarrError
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
+from hdmf_zarr.store import describe_source
 
 #: dtype kinds the chunk cache holds (numbers, fixed-width and variable-length text, objects).
 _CACHED_KINDS = frozenset("biufcmMSUVOT")
 
 Resolve = Callable[[str], Any]
+
+
+@contextlib.contextmanager
+def _named(array: Any) -> Iterator[None]:
+    """Turn a codec failure while reading *array* (zarr names neither) into a FormatError naming the
+    dataset and its file. Selection errors (IndexError, TypeError) pass through unchanged."""
+    try:
+        yield
+    except HdmfZarrError:
+        raise
+    except (RuntimeError, ValueError) as exc:
+        store = getattr(array, "store", None)
+        where = describe_source(store) if store is not None else "its store"
+        path = "/" + str(getattr(array, "path", "")).lstrip("/")
+        raise FormatError(
+            f"The dataset {path!r} of {where!r} cannot be read ({type(exc).__name__}: {exc}): a chunk is "
+            "damaged or was crafted."
+        ) from exc
 
 
 def _to_text(value: Any) -> Any:
@@ -82,7 +103,8 @@ class ArrayView(HDMFDataset):
 
     def _read(self, key: Any) -> Any:
         """Read stored elements (what the view returns for *key* when nothing is pending)."""
-        return self._raw[key]
+        with _named(self._raw):
+            return self._raw[key]
 
     def _combine(self, stored: Any, pending: list[Any]) -> np.ndarray:
         first = stored if isinstance(stored, np.ndarray) else _objects(list(stored))
@@ -157,6 +179,10 @@ class NumericArray(zarr.Array):
         self.resize(value)  # as zarr.Array's setter
 
     def __getitem__(self, selection: Any) -> Any:
+        with _named(self):
+            return self._getitem(selection)
+
+    def _getitem(self, selection: Any) -> Any:
         if self._pending:
             stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
             out = np.concatenate([np.asarray(stored), *self._pending])[selection]
