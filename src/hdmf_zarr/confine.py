@@ -96,3 +96,9 @@ class ConfinedLocalStore(LocalStore):
     async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
         async for key in super().list_prefix(self._confine(prefix)):
             yield key
+
+
+# zarrs, the Rust codec pipeline hdmf_zarr uses for local folders (hdmf_zarr.pipeline), accepts stores by
+# class name. Under zarr's own name it keeps reading this folder itself, from chunk keys that zarr
+# computed from metadata it validated (separators "." or "/", normalised node paths).
+ConfinedLocalStore.__name__ = "LocalStore"

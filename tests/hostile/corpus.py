@@ -277,6 +277,11 @@ def _zlib_bomb(store: Path, env: Env) -> None:
 
 def _v3_zstd_bomb(store: Path, env: Env) -> None:
     # A numeric chunk of 4 int64 (32 bytes) replaced by a zstd frame of 256 MiB.
+    _set_codecs_zstd(store)
+    v3_chunk(store, "t/num", numcodecs.Zstd(level=3).encode(b"\0" * 2**28))
+
+
+def _set_codecs_zstd(store: Path) -> None:
     edit_v3(
         store,
         "t/num",
@@ -287,7 +292,15 @@ def _v3_zstd_bomb(store: Path, env: Env) -> None:
             ]
         ),
     )
-    v3_chunk(store, "t/num", numcodecs.Zstd(level=3).encode(b"\0" * 2**28))
+
+
+def _v3_zstd_claims(store: Path, env: Env) -> None:
+    # A 30-byte zstd frame whose header claims 1 TiB of content (single segment, 8-byte size field).
+    _set_codecs_zstd(store)
+    honest = numcodecs.Zstd(level=1).encode(b"\0" * 32)
+    body = honest[6:]  # after magic (4), descriptor (1) and a 1-byte content size
+    header = struct.pack("<I", 0xFD2FB528) + bytes([0b1110_0000]) + struct.pack("<Q", 2**40)
+    v3_chunk(store, "t/num", header + body)
 
 
 def _v3_truncated(store: Path, env: Env) -> None:
@@ -433,6 +446,13 @@ CASES: tuple[Case, ...] = (
         "v3 numeric chunk of 32 bytes: zstd frame inflating to 256 MiB",
         3,
         _v3_zstd_bomb,
+        "num",
+    ),
+    Case(
+        "v3-zstd-claims-1tib",
+        "v3 numeric chunk: 30-byte zstd frame claiming 1 TiB",
+        3,
+        _v3_zstd_claims,
         "num",
     ),
     Case("v3-truncated-chunk", "v3 numeric chunk cut to 10 bytes", 3, _v3_truncated, "num"),

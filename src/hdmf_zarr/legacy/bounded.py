@@ -17,13 +17,13 @@ from typing import Any, Final
 
 import numcodecs
 
+from hdmf_zarr.codecsize import declared_size
 from hdmf_zarr.errors import DecodeLimitError, FormatError
 
 #: The most bytes one legacy object chunk may decompress to.
 MAX_CHUNK_BYTES: Final = 256 * 2**20
 #: The most elements one legacy object chunk may hold (a chunk shape above it is refused).
 MAX_CHUNK_ITEMS: Final = 2**24
-_ZSTD_MAGIC: Final = 0xFD2FB528
 #: What codecs raise on damaged input (numcodecs, zlib, bz2, lzma, struct); callers name the chunk.
 DECODE_ERRORS: Final = (
     ValueError,
@@ -55,31 +55,6 @@ def _stream(decoder: Any, data: bytes, *, where: str) -> bytes:
     return out
 
 
-def _zstd_content_size(data: bytes) -> int | None:
-    """The decoded size a zstd frame declares (None when the frame does not say)."""
-    if len(data) < 5 or struct.unpack_from("<I", data)[0] != _ZSTD_MAGIC:
-        return None
-    fhd = data[4]
-    single, fcs_flag, dict_flag = (fhd >> 5) & 1, fhd >> 6, fhd & 3
-    offset = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
-    size = (1 if single else 0, 2, 4, 8)[fcs_flag]
-    if size == 0 or len(data) < offset + size:
-        return None
-    value = int.from_bytes(data[offset : offset + size], "little")
-    return value + 256 if size == 2 else value
-
-
-def _declared_size(codec_id: str, data: bytes) -> int | None:
-    """The decoded size a codec's own header declares, when it has one."""
-    if codec_id == "blosc":  # header: version, versionlz, flags, typesize, then nbytes as uint32
-        return int(struct.unpack_from("<I", data, 4)[0]) if len(data) >= 16 else None
-    if codec_id == "lz4":
-        return int(struct.unpack_from("<i", data)[0]) if len(data) >= 4 else None
-    if codec_id == "zstd":
-        return _zstd_content_size(data)
-    return None
-
-
 def decompress(spec: Mapping[str, Any], data: bytes, *, where: str) -> bytes:
     """Decode *data* with the compressor *spec*, refusing output beyond :data:`MAX_CHUNK_BYTES`."""
     codec_id = str(spec.get("id"))
@@ -93,7 +68,7 @@ def decompress(spec: Mapping[str, Any], data: bytes, *, where: str) -> bytes:
         form = int(spec.get("format", lzma.FORMAT_AUTO))
         filters = spec.get("filters") if form == lzma.FORMAT_RAW else None
         return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, where=where)
-    declared = _declared_size(codec_id, data)
+    declared = declared_size(codec_id, data)
     if declared is None and codec_id == "zstd":
         raise FormatError(
             f"A zstd chunk of {where!r} does not declare its decoded size (numcodecs always writes it); "

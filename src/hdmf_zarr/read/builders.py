@@ -142,7 +142,7 @@ class Reader:
                 arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
                 self._arrays[path] = arr
                 return arr
-            with array_construction(self.ctx.store):
+            with array_construction(self.ctx.store, meta):
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )

@@ -18,7 +18,7 @@ from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
-from hdmf_zarr.errors import FormatError, HdmfZarrError
+from hdmf_zarr.errors import DecodeLimitError, FormatError, HdmfZarrError
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
 from hdmf_zarr.store import describe_source
@@ -35,16 +35,23 @@ def _named(array: Any) -> Iterator[None]:
     dataset and its file. Selection errors (IndexError, TypeError) pass through unchanged."""
     try:
         yield
+    except DecodeLimitError as exc:  # raised by the codec pipeline, which does not know the dataset
+        path, where = _dataset_of(array)
+        raise DecodeLimitError(f"{exc} (dataset {path!r} of {where!r})") from exc
     except HdmfZarrError:
         raise
     except (RuntimeError, ValueError) as exc:
-        store = getattr(array, "store", None)
-        where = describe_source(store) if store is not None else "its store"
-        path = "/" + str(getattr(array, "path", "")).lstrip("/")
+        path, where = _dataset_of(array)
         raise FormatError(
             f"The dataset {path!r} of {where!r} cannot be read ({type(exc).__name__}: {exc}): a chunk is "
             "damaged or was crafted."
         ) from exc
+
+
+def _dataset_of(array: Any) -> tuple[str, str]:
+    store = getattr(array, "store", None)
+    where = describe_source(store) if store is not None else "its store"
+    return "/" + str(getattr(array, "path", "")).lstrip("/"), where
 
 
 def _to_text(value: Any) -> Any:
