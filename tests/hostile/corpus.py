@@ -215,6 +215,10 @@ def _reference_http(store: Path, env: Env) -> None:
     set_reference_source(store, f"{env.http_url}/served.zarr")
 
 
+def _link_http_dead(store: Path, env: Env) -> None:
+    add_link(store, "http://127.0.0.1:9/x.zarr")  # the discard port: nothing listens
+
+
 def _link_s3(store: Path, env: Env) -> None:
     add_link(store, "s3://hdmf-zarr-hostile-corpus/x.zarr")
 
@@ -434,6 +438,14 @@ CASES: tuple[Case, ...] = (
         "lnk",
         expect_ok=True,
         allow=("{http}",),
+    ),
+    Case(
+        "link-http-dead-allowed",
+        "allowed link to a closed port (the remote client's error)",
+        3,
+        _link_http_dead,
+        "lnk",
+        allow=("*",),
     ),
     Case("link-cycle-self", "a group links to itself", 3, _link_cycle_self, "lnk", expect_ok=True),
     Case("link-cycle-stores", "two stores link to each other", 3, _link_cycle_stores, "lnk", expect_ok=True),

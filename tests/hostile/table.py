@@ -85,12 +85,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with corpus(Path(tmp) / "ours") as (e, server):
             ours = run_all(e, server, python=sys.executable, child_env=ours_env(), ours=True)
-        if cache is not None and cache.exists():
-            peer = {k: Outcome(**v) for k, v in json.loads(cache.read_text()).items()}
-        else:
+        cached = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+        peer = {k: Outcome(**v) for k, v in cached.items() if k in ours}
+        missing = [name for name in ours if name not in peer]
+        if missing:
             python, env = peer_env(PEER)
             with corpus(Path(tmp) / "peer") as (e, server):
-                peer = run_all(e, server, python=python, child_env=env, ours=False)
+                peer |= run_all(e, server, python=python, child_env=env, ours=False, names=missing)
             if cache is not None:
                 cache.write_text(json.dumps({k: dataclasses.asdict(v) for k, v in peer.items()}))
     Path(args.out).write_text(render(ours, peer))

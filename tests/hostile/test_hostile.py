@@ -36,13 +36,16 @@ def test_hostile_store_is_refused_clearly_within_bounds(case: Case, outcomes: di
     result = outcome.result
     expected = "ok" if case.expect_ok else "clear-error"
     assert outcome.kind == expected, f"{case.name}: {outcome.cell()} {result}"
-    assert result.get("escapes") == [], result
+    opened = [e for e in result.get("escapes", []) if e.startswith("open")]
+    assert opened == [], result
+    if not case.allow:
+        assert result.get("escapes") == [], result
     assert not result.get("outside_data"), result
     assert result["peak_rss_mib"] < PEAK_RSS_MIB, result
     assert result["peak_traced_mib"] < PEAK_TRACED_MIB.get(case.name, DEFAULT_TRACED_MIB), result
     if "http" in case.name and not case.allow:
         assert outcome.http_requests == 0, "a link to the HTTP server was followed without consent"
-    if case.allow:
+    if case.allow and case.expect_ok:
         assert outcome.http_requests > 0, "an allowed link was not followed"
 
 
@@ -50,6 +53,9 @@ def test_error_messages_say_what_to_do(outcomes: dict[str, Outcome]) -> None:
     refused = outcomes["link-http"].result["message"]
     assert "allowed_sources" in refused
     assert "/t2/lnk" in refused
+    dead = outcomes["link-http-dead-allowed"].result["message"]
+    assert "127.0.0.1:9" in dead
+    assert "/t2/lnk" in dead
 
 
 def test_corpus_cases_are_distinct() -> None:
