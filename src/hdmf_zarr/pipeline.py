@@ -80,15 +80,17 @@ def _uses_zstd(metadata: Any) -> bool:
 
 
 @contextlib.contextmanager
-def array_construction(store: Store, metadata: Any = None) -> Iterator[None]:
+def array_construction(store: Store, metadata: Any = None, *, accelerate: bool = True) -> Iterator[None]:
     """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline.
 
     Only local folders are accelerated: zarrs rebuilds remote stores in Rust without the client
     options they were opened with (and without their connection pool), so remote arrays keep zarr's
     own pipeline. Arrays compressed with zstd (*metadata*) keep it too (see the module docstring);
-    zarr's own pipeline is the bounded one, unless the user chose another.
+    zarr's own pipeline is the bounded one, unless the user chose another. ``accelerate=False``: only
+    the bounded pipeline (tiny arrays read once, where building a Rust pipeline costs more).
     """
-    path = accelerated_pipeline() if isinstance(store, LocalStore) and not _uses_zstd(metadata) else None
+    local = accelerate and isinstance(store, LocalStore)
+    path = accelerated_pipeline() if local and not _uses_zstd(metadata) else None
     if path is None and zarr.config.get("codec_pipeline.path") == _DEFAULT_PIPELINE:
         path = BOUNDED_PIPELINE
     if path is None:
