@@ -3,6 +3,8 @@ and print one ``RESULT {json}`` line: the outcome, the peak memory, and every es
 
 Usage: python attack.py STORE OUTSIDE_DIR [ALLOWED_SOURCE ...]
 
+v2 stores are opened with ``ZarrV2IO`` where the package has it (hdmf-zarr 0.14), else ``ZarrIO``.
+
 Run in a fresh process per case with an address-space limit (``HOSTILE_LIMIT_BYTES``). Escapes are
 seen through Python audit hooks: files opened under OUTSIDE_DIR or under /proc/self/fd, and every
 socket connection or name lookup. The script never imports anything from the tests.
@@ -37,16 +39,23 @@ def main() -> None:
             escapes.append(f"{event} {args[1] if event == 'socket.connect' else args[0]}")
 
     import numpy as np
+    from hdmf.common import get_manager
 
     from hdmf_zarr import ZarrIO
 
+    io_class: Any = ZarrIO
+    if not os.path.exists(os.path.join(store, "zarr.json")):
+        try:  # hdmf-zarr 0.14 reads the v2 dialect with a separate class; ours with ZarrIO
+            from hdmf_zarr import ZarrV2IO as io_class  # type: ignore[attr-defined,no-redef]
+        except ImportError:
+            pass
     sys.addaudithook(hook)
     result: dict[str, Any] = {"outcome": "ok"}
     tracemalloc.start()
     start = time.monotonic()
     try:
-        kwargs = {"allowed_sources": allowed} if allowed else {}
-        with ZarrIO(store, mode="r", **kwargs) as io:
+        kwargs: dict[str, Any] = {"allowed_sources": allowed} if allowed else {}
+        with io_class(store, mode="r", manager=get_manager(), **kwargs) as io:
             container = io.read()
             seen = read_everything(container, np)
         result["outside_data"] = OUTSIDE_TEXT in seen

@@ -375,7 +375,20 @@ def _deep_nesting(store: Path, env: Env) -> None:
     _dump(store / "zarr.json", root)
 
 
+def _untouched(store: Path, env: Env) -> None:
+    """The honest base file itself: shows that a reader reads the files the attacks start from."""
+
+
 CASES: tuple[Case, ...] = (
+    Case("v3-base (control)", "the honest v3 base file", 3, _untouched, "", expect_ok=True),
+    Case(
+        "v2-base (control)",
+        "the honest v2 (hdmf-zarr <= 0.13 dialect) base file",
+        2,
+        _untouched,
+        "",
+        expect_ok=True,
+    ),
     Case(
         "v2-separator-dotdot",
         "v2 `dimension_separator` `/../../../outside/` (chunk key leaves the store)",
