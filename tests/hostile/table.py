@@ -10,6 +10,7 @@ classified. The peer runs from its cached venv (tests/peers/venvs.py).
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import datetime
 import json
@@ -41,6 +42,11 @@ def _cell(outcome: Outcome, *, show_http: bool) -> str:
     return f"**{kind}**{detail}{http}{mem}"
 
 
+def _tally(outcomes: dict[str, Outcome]) -> str:
+    counts = collections.Counter(o.kind.replace("-", " ") for o in outcomes.values())
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+
+
 def render(ours: dict[str, Outcome], peer: dict[str, Outcome]) -> str:
     rows = [
         "| Attack | hdmf_zarr (ours) | hdmf-zarr 0.14 |",
@@ -52,6 +58,9 @@ def render(ours: dict[str, Outcome], peer: dict[str, Outcome]) -> str:
         mine, theirs = (_cell(o[case.name], show_http=show_http) for o in (ours, peer))
         rows.append(f"| {label} | {mine} | {theirs} |")
     today = datetime.date.today().isoformat()
+    summary = [
+        f"- {who}: {_tally(outcomes)}." for who, outcomes in (("Ours", ours), (f"hdmf-zarr {PEER}", peer))
+    ]
     return "\n".join(
         [
             "# Safety: hostile and damaged files, ours vs hdmf-zarr 0.14",
@@ -63,6 +72,10 @@ def render(ours: dict[str, Outcome], peer: dict[str, Outcome]) -> str:
             "`tests/hostile/test_hostile.py` asserts our column on every run of the suite.",
             "",
             LEGEND,
+            "",
+            f"Summary over {len(CASES)} cases ({sum(c.expect_ok for c in CASES)} of them controls):",
+            "",
+            *summary,
             "",
             *rows,
             "",

@@ -117,7 +117,7 @@ def test_vlen_header_claiming_more_elements(peak: Callable[[], int]) -> None:
     assert peak() < BOUND
 
 
-LIMIT = 2**20  # the test lowers the limit, so that bombs stay cheap to build
+LIMIT = 2**20  # the limit of a small chunk is lowered, so that bombs stay cheap to build
 ZEROS = b"\0" * (16 * LIMIT)
 
 
@@ -133,12 +133,9 @@ ZEROS = b"\0" * (16 * LIMIT)
     ],
     ids=lambda v: v["id"] if isinstance(v, dict) else "",
 )
-def test_compressor_bombs(
-    spec: dict[str, Any], payload: bytes, peak: Callable[[], int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(bounded, "MAX_CHUNK_BYTES", LIMIT)
+def test_compressor_bombs(spec: dict[str, Any], payload: bytes, peak: Callable[[], int]) -> None:
     with pytest.raises(DecodeLimitError, match="over the"):
-        bounded.decompress(spec, payload, where="/t/txt")
+        bounded.decompress(spec, payload, where="/t/txt", limit=LIMIT)
     assert peak() < 4 * LIMIT + 16 * 2**20  # lzma keeps its 8 MiB dictionary
     honest = {"zlib": zlib.compress, "bz2": bz2.compress, "lzma": lzma.compress}.get(spec["id"])
     if honest is not None:
@@ -157,3 +154,9 @@ def test_garbage_and_truncated_chunks_name_the_dataset() -> None:
 def test_declared_chunk_shape_is_bounded() -> None:
     with pytest.raises(DecodeLimitError, match="declares chunks of"):
         chunks.decode_chunk(json.dumps(["a", "|O", [1]]).encode(), meta("json2", chunks_=[2**40]), where="/t")
+
+
+def test_byte_limit_scales_with_the_chunk() -> None:
+    assert bounded.byte_limit(4) == bounded.MIN_CHUNK_BYTES
+    assert bounded.byte_limit(10**4) == bounded.BYTES_PER_ITEM * 10**4
+    assert bounded.byte_limit(10**7) == bounded.MAX_CHUNK_BYTES

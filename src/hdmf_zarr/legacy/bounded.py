@@ -20,8 +20,12 @@ import numcodecs
 from hdmf_zarr.codecsize import declared_size
 from hdmf_zarr.errors import DecodeLimitError, FormatError
 
-#: The most bytes one legacy object chunk may decompress to.
+#: The most bytes one legacy object chunk may decompress to, whatever its element count.
 MAX_CHUNK_BYTES: Final = 256 * 2**20
+#: Below :data:`MAX_CHUNK_BYTES`, a chunk may decompress to this many bytes per element...
+BYTES_PER_ITEM: Final = 4096
+#: ...or to this many bytes in all, whichever is more (a cached spec document is one long element).
+MIN_CHUNK_BYTES: Final = 16 * 2**20
 #: The most elements one legacy object chunk may hold (a chunk shape above it is refused).
 MAX_CHUNK_ITEMS: Final = 2**24
 #: What codecs raise on damaged input (numcodecs, zlib, bz2, lzma, struct); callers name the chunk.
@@ -40,42 +44,49 @@ DECODE_ERRORS: Final = (
 )
 
 
-def _too_large(size: int | str, *, where: str) -> DecodeLimitError:
+def byte_limit(items: int) -> int:
+    """The most bytes a chunk of *items* elements may decompress to."""
+    return min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, BYTES_PER_ITEM * items))
+
+
+def _too_large(size: int | str, limit: int, *, where: str) -> DecodeLimitError:
     return DecodeLimitError(
-        f"A chunk of {where!r} would decompress to {size} bytes, over the {MAX_CHUNK_BYTES}-byte limit "
-        "for one legacy chunk (hdmf_zarr.legacy.bounded.MAX_CHUNK_BYTES); the file is damaged or was "
-        "crafted. Nothing was allocated."
+        f"A chunk of {where!r} would decompress to {size} bytes, over the {limit} bytes a legacy chunk of "
+        f"its size may hold (hdmf_zarr.legacy.bounded: {BYTES_PER_ITEM} per element, at least "
+        f"{MIN_CHUNK_BYTES}, at most {MAX_CHUNK_BYTES}); the file is damaged or was crafted. Decompression "
+        "stopped at the limit."
     )
 
 
-def _stream(decoder: Any, data: bytes, *, where: str) -> bytes:
-    out = bytes(decoder.decompress(data, MAX_CHUNK_BYTES + 1))
-    if len(out) > MAX_CHUNK_BYTES:
-        raise _too_large(f"more than {MAX_CHUNK_BYTES}", where=where)
+def _stream(decoder: Any, data: bytes, limit: int, *, where: str) -> bytes:
+    out = bytes(decoder.decompress(data, limit + 1))
+    if len(out) > limit:
+        raise _too_large(f"more than {limit}", limit, where=where)
     return out
 
 
-def decompress(spec: Mapping[str, Any], data: bytes, *, where: str) -> bytes:
-    """Decode *data* with the compressor *spec*, refusing output beyond :data:`MAX_CHUNK_BYTES`."""
+def decompress(spec: Mapping[str, Any], data: bytes, *, where: str, limit: int = MAX_CHUNK_BYTES) -> bytes:
+    """Decode *data* with the compressor *spec*, refusing output beyond *limit* bytes."""
     codec_id = str(spec.get("id"))
+    limit = min(limit, MAX_CHUNK_BYTES)
     if codec_id == "zlib":
-        return _stream(zlib.decompressobj(), data, where=where)
+        return _stream(zlib.decompressobj(), data, limit, where=where)
     if codec_id == "gzip":
-        return _stream(zlib.decompressobj(wbits=31), data, where=where)
+        return _stream(zlib.decompressobj(wbits=31), data, limit, where=where)
     if codec_id == "bz2":
-        return _stream(bz2.BZ2Decompressor(), data, where=where)
+        return _stream(bz2.BZ2Decompressor(), data, limit, where=where)
     if codec_id == "lzma":
         form = int(spec.get("format", lzma.FORMAT_AUTO))
         filters = spec.get("filters") if form == lzma.FORMAT_RAW else None
-        return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, where=where)
+        return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, limit, where=where)
     declared = declared_size(codec_id, data)
     if declared is None and codec_id == "zstd":
         raise FormatError(
             f"A zstd chunk of {where!r} does not declare its decoded size (numcodecs always writes it); "
             "the file is damaged or was crafted."
         )
-    if declared is not None and not 0 <= declared <= MAX_CHUNK_BYTES:
-        raise _too_large(declared, where=where)
+    if declared is not None and not 0 <= declared <= limit:
+        raise _too_large(declared, limit, where=where)
     return bytes(numcodecs.get_codec(dict(spec)).decode(data))
 
 

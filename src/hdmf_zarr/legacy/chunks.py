@@ -133,10 +133,13 @@ def decode_chunk(raw: bytes, meta: Any, *, where: str) -> np.ndarray:
 
 def _decode_codecs(raw: bytes, meta: Any, *, where: str, expected: int) -> Any:
     data: Any = raw
+    limit = bounded.byte_limit(expected)
     if meta.compressor:
-        data = bounded.decompress(meta.compressor, bytes(data), where=where)
-    elif len(data) > bounded.MAX_CHUNK_BYTES:
-        raise DecodeLimitError(f"A chunk of {where!r} is {len(data)} bytes, over the legacy chunk limit.")
+        data = bounded.decompress(meta.compressor, bytes(data), where=where, limit=limit)
+    elif len(data) > limit:
+        raise DecodeLimitError(
+            f"A chunk of {where!r} is {len(data)} bytes, over the {limit} its size allows."
+        )
     for spec in reversed(meta.filters):
         codec_id = spec.get("id")
         if codec_id == PICKLE_ID:
