@@ -60,6 +60,12 @@ class ConfinedLocalStore(LocalStore):
     def _confine(self, key: str) -> str:
         return check_key(key, store=str(self.root))
 
+    def _confine_prefix(self, prefix: str) -> str:
+        """A listing or deletion prefix: a plain key, or a non-empty one followed by a single "/"."""
+        body = prefix[:-1] if prefix.endswith("/") else prefix
+        check_key(body if body or not prefix else prefix, store=str(self.root))
+        return prefix
+
     async def get(
         self, key: str, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
     ) -> Buffer | None:
@@ -87,14 +93,14 @@ class ConfinedLocalStore(LocalStore):
         return await super().getsize(self._confine(key))
 
     async def delete_dir(self, prefix: str) -> None:
-        await super().delete_dir(self._confine(prefix))
+        await super().delete_dir(self._confine_prefix(prefix))
 
     async def list_dir(self, prefix: str) -> AsyncIterator[str]:
-        async for key in super().list_dir(self._confine(prefix)):
+        async for key in super().list_dir(self._confine_prefix(prefix)):
             yield key
 
     async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
-        async for key in super().list_prefix(self._confine(prefix)):
+        async for key in super().list_prefix(self._confine_prefix(prefix)):
             yield key
 
 

@@ -63,3 +63,17 @@ def test_confined_local_store_never_reads_outside(tmp_path: Path) -> None:
             sync(store.exists(key))
     assert sync(store.get("a/missing", prototype=proto)) is None
     assert isinstance(store.with_read_only(False), ConfinedLocalStore)
+
+
+def test_listing_prefixes_may_end_with_one_slash(tmp_path: Path) -> None:
+    (tmp_path / "store" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "store" / "a" / "b" / "k").write_bytes(b"1")
+    store = ConfinedLocalStore(tmp_path / "store", read_only=True)
+
+    async def listed(prefix: str) -> list[str]:
+        return [k async for k in store.list_dir(prefix)]
+
+    assert sync(listed("a/")) == ["b"]
+    for bad in ("../", "a//", "/", "//"):
+        with pytest.raises(OutsideStoreError):
+            sync(listed(bad))
