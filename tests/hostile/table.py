@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import datetime
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +36,8 @@ Peak = peak resident memory of the reading process (MiB, includes ~125 MiB of im
 
 def _cell(outcome: Outcome, *, show_http: bool) -> str:
     kind = outcome.kind.replace("-", " ")
-    detail = f" ({outcome.detail})" if outcome.detail and outcome.kind != "ok" else ""
+    shown = re.sub(r"/\S*?/(ours|peer)/", "<corpus>/", outcome.detail)
+    detail = f" ({shown})" if outcome.detail and outcome.kind != "ok" else ""
     http = f", HTTP {outcome.http_requests}" if show_http else ""
     peak = outcome.result.get("peak_rss_mib")
     mem = f", {peak:.0f} MiB" if isinstance(peak, int | float) else ""
