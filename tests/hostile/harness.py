@@ -120,7 +120,15 @@ def run_case(case: Case, env: Env, python: str, child_env: Mapping[str, str], *,
     cmd = [python, str(ATTACK), str(store), str(env.outside), *allow]
     full = {**child_env, "HOSTILE_LIMIT_BYTES": str(LIMIT_BYTES)}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         proc = None
     return classify(case, store, proc, allowed=bool(allow))
