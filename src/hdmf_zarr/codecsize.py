@@ -11,6 +11,17 @@ import struct
 from typing import Final
 
 _ZSTD_MAGIC: Final = 0xFD2FB528
+#: The most bytes a chunk of variable-size elements (text, bytes, objects) may decode to...
+MAX_VARIABLE_CHUNK_BYTES: Final = 256 * 2**20
+#: ...below that, this many bytes per element...
+BYTES_PER_ITEM: Final = 4096
+#: ...or this many in all, whichever is more (a cached spec document is one long element).
+MIN_VARIABLE_CHUNK_BYTES: Final = 16 * 2**20
+
+
+def variable_size_limit(items: int) -> int:
+    """The most bytes a chunk of *items* variable-size elements may decode to."""
+    return min(MAX_VARIABLE_CHUNK_BYTES, max(MIN_VARIABLE_CHUNK_BYTES, BYTES_PER_ITEM * items))
 
 
 def zstd_content_size(data: bytes) -> int | None:

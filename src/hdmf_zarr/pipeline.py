@@ -27,7 +27,7 @@ from zarr.core.codec_pipeline import BatchedCodecPipeline
 from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
 
-from hdmf_zarr.codecsize import declared_size
+from hdmf_zarr.codecsize import declared_size, variable_size_limit
 from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
@@ -44,21 +44,24 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
         codec_id = (
             "zstd" if isinstance(first, ZstdCodec) else "blosc" if isinstance(first, BloscCodec) else ""
         )
-        if codec_id and isinstance(self.array_bytes_codec, BytesCodec):
+        fixed = isinstance(self.array_bytes_codec, BytesCodec)  # else text/bytes of variable size
+        if codec_id:
             for raw, spec in pairs:
                 if raw is not None:
-                    _check_declared(codec_id, raw.as_numpy_array()[:32].tobytes(), spec)
+                    _check_declared(codec_id, raw.as_numpy_array()[:32].tobytes(), spec, fixed=fixed)
         return await super().decode_batch(pairs)
 
 
-def _check_declared(codec_id: str, head: bytes, spec: Any) -> None:
+def _check_declared(codec_id: str, head: bytes, spec: Any, *, fixed: bool) -> None:
     declared = declared_size(codec_id, head)
-    expected = math.prod(spec.shape) * spec.dtype.to_native_dtype().itemsize
-    if declared is not None and declared > expected:
+    items = math.prod(spec.shape)
+    native = spec.dtype.to_native_dtype()
+    limit = items * native.itemsize if fixed else variable_size_limit(items)
+    if declared is not None and declared > limit:
+        holds = f"holds {limit}" if fixed else f"may hold at most {limit}"
         raise DecodeLimitError(
             f"A {codec_id} chunk declares {declared} decoded bytes; a chunk of shape {tuple(spec.shape)} "
-            f"and dtype {spec.dtype.to_native_dtype()} holds {expected}. The chunk is damaged or was "
-            "crafted; nothing was allocated."
+            f"and dtype {native} {holds}. The chunk is damaged or was crafted; nothing was allocated."
         )
 
 

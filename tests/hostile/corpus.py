@@ -307,6 +307,17 @@ def _v3_zstd_claims(store: Path, env: Env) -> None:
     v3_chunk(store, "t/num", header + body)
 
 
+def _v3_text_zstd_claims(store: Path, env: Env) -> None:
+    # t/txt (vlen-utf8 then zstd): a frame claiming 1 TiB of text for a chunk of 4 strings.
+    honest = numcodecs.Zstd(level=1).encode(b"\0" * 32)
+    header = struct.pack("<I", 0xFD2FB528) + bytes([0b1110_0000]) + struct.pack("<Q", 2**40)
+    (store / "t" / "txt" / "c" / "0").write_bytes(header + honest[6:])
+
+
+def _v3_text_garbage(store: Path, env: Env) -> None:
+    (store / "t" / "txt" / "c" / "0").write_bytes(b"\xde\xad\xbe\xef" * 8)
+
+
 def _v3_truncated(store: Path, env: Env) -> None:
     chunk = store / "t" / "num" / "c" / "0"
     chunk.write_bytes(chunk.read_bytes()[:10])
@@ -480,6 +491,10 @@ CASES: tuple[Case, ...] = (
         _v3_zstd_claims,
         "num",
     ),
+    Case(
+        "v3-text-zstd-claims-1tib", "v3 text chunk: zstd frame claiming 1 TiB", 3, _v3_text_zstd_claims, "txt"
+    ),
+    Case("v3-text-garbage-chunk", "v3 text chunk of random bytes", 3, _v3_text_garbage, "txt"),
     Case("v3-truncated-chunk", "v3 numeric chunk cut to 10 bytes", 3, _v3_truncated, "num"),
     Case("v3-garbage-chunk", "v3 numeric chunk of random bytes", 3, _v3_garbage, "num"),
     Case("v3-empty-chunk", "v3 numeric chunk of 0 bytes", 3, _v3_empty, "num"),

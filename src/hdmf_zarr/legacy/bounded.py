@@ -17,15 +17,15 @@ from typing import Any, Final
 
 import numcodecs
 
+from hdmf_zarr import codecsize
 from hdmf_zarr.codecsize import declared_size
 from hdmf_zarr.errors import DecodeLimitError, FormatError
 
-#: The most bytes one legacy object chunk may decompress to, whatever its element count.
-MAX_CHUNK_BYTES: Final = 256 * 2**20
-#: Below :data:`MAX_CHUNK_BYTES`, a chunk may decompress to this many bytes per element...
-BYTES_PER_ITEM: Final = 4096
-#: ...or to this many bytes in all, whichever is more (a cached spec document is one long element).
-MIN_CHUNK_BYTES: Final = 16 * 2**20
+#: The most bytes one legacy object chunk may decompress to, whatever its element count; below it,
+#: BYTES_PER_ITEM per element or MIN_CHUNK_BYTES in all, whichever is more (codecsize.py).
+MAX_CHUNK_BYTES: Final = codecsize.MAX_VARIABLE_CHUNK_BYTES
+BYTES_PER_ITEM: Final = codecsize.BYTES_PER_ITEM
+MIN_CHUNK_BYTES: Final = codecsize.MIN_VARIABLE_CHUNK_BYTES
 #: The most elements one legacy object chunk may hold (a chunk shape above it is refused).
 MAX_CHUNK_ITEMS: Final = 2**24
 #: What codecs raise on damaged input (numcodecs, zlib, bz2, lzma, struct); callers name the chunk.
@@ -46,7 +46,7 @@ DECODE_ERRORS: Final = (
 
 def byte_limit(items: int) -> int:
     """The most bytes a chunk of *items* elements may decompress to."""
-    return min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, BYTES_PER_ITEM * items))
+    return codecsize.variable_size_limit(items)
 
 
 def _too_large(size: int | str, limit: int, *, where: str) -> DecodeLimitError:
