@@ -75,7 +75,7 @@ def render(ours: dict[str, Outcome], peer: dict[str, Outcome]) -> str:
             "",
             LEGEND,
             "",
-            f"Summary over {len(CASES)} cases ({sum(c.expect_ok for c in CASES)} of them must read without error):",
+            f"Summary over {len(CASES)} cases ({sum(c.expect_ok for c in CASES)} must read without error):",
             "",
             *summary,
             "",
