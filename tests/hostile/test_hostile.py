@@ -16,6 +16,9 @@ import pytest
 from tests.hostile.corpus import CASES, Case
 from tests.hostile.harness import Outcome, corpus, ours_env, run_all
 
+#: One worker builds the corpus and runs every case once (scripts/test.sh runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("hostile")
+
 #: Peak resident memory of a reading child, imports (~125 MiB) included; every bomb claims GiBs.
 PEAK_RSS_MIB = 400
 #: Peak memory traced by Python while reading (the 50 MB attribute needs ~150 MiB to parse).
