@@ -31,15 +31,22 @@ def accelerated_pipeline() -> str | None:
     return ZARRS_PIPELINE if importlib.util.find_spec("zarrs") is not None else None
 
 
+#: Arrays smaller than this are read by hdmf_zarr's direct path (read/direct.py) or in one chunk; the
+#: accelerated pipeline's per-array set-up costs more than it saves for them.
+SMALL_ARRAY_BYTES = 1 << 20
+
+
 @contextlib.contextmanager
-def array_construction(store: Store) -> Iterator[None]:
-    """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline.
+def array_construction(store: Store, *, nbytes: int | None = None) -> Iterator[None]:
+    """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline
+    (not for arrays of fewer than SMALL_ARRAY_BYTES *nbytes*, when given).
 
     Only local folders are accelerated: zarrs rebuilds remote stores in Rust without the client
     options they were opened with (and without their connection pool), so remote arrays keep zarr's
     own pipeline.
     """
-    path = accelerated_pipeline() if isinstance(store, LocalStore) else None
+    small = nbytes is not None and nbytes < SMALL_ARRAY_BYTES
+    path = accelerated_pipeline() if isinstance(store, LocalStore) and not small else None
     if path is None:
         yield
         return

@@ -7,6 +7,7 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.read import direct
 from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
@@ -106,6 +108,7 @@ class Reader:
         # Scalar reference datasets whose target is resolved once the whole tree is built.
         self._deferred: list[tuple[DatasetBuilder, Callable[[], Any]]] = []
         self.written = written  # shared with the IO: ids of builders known to be in the file
+        direct.prepare(ctx.store)
 
     # -- nodes ------------------------------------------------------------------------------------
     def array(self, path: str) -> Any:
@@ -117,7 +120,7 @@ class Reader:
                 arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
                 self._arrays[path] = arr
                 return arr
-            with array_construction(self.ctx.store):
+            with array_construction(self.ctx.store, nbytes=_nbytes(meta)):
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
@@ -349,3 +352,9 @@ def _plain(value: Any) -> Any:
 def _plain_text(value: Any) -> str:
     value = _plain(value)
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _nbytes(meta: ArrayV2Metadata | ArrayV3Metadata) -> int:
+    """Stored size of an array, decoded (text counted at 16 bytes an element)."""
+    itemsize = meta.dtype.to_native_dtype().itemsize or 16
+    return math.prod(meta.shape) * itemsize

@@ -14,6 +14,7 @@ array's entries; data changed by another process while a file is open is not see
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -244,4 +245,4 @@ def _nbytes(block: np.ndarray) -> int:
 
 
 def _count(region: tuple[slice, ...]) -> int:
-    return int(np.prod([s.stop - s.start for s in region]))
+    return math.prod(s.stop - s.start for s in region)

@@ -41,7 +41,7 @@ ChunkKey = tuple[int, ...]
 #: Decoded bytes above which the chunks of one read are decoded on a small thread pool (the codecs
 #: release the GIL); below it the pool's hand-off costs more than it saves.
 PARALLEL_BYTES = 4 << 20
-_WORKERS = 2
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,14 @@ class _Chain:
             out = np.frombuffer(data, dtype=stored).reshape(shape)
             return out if stored == native else out.astype(native)
         return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(raw))
+
+    def decode_into(self, raw: bytes | Buffer, dest: np.ndarray) -> bool:
+        """Decode straight into *dest* (a C-contiguous chunk-shaped part of the output, saving a copy)
+        when one numcodecs decoder does the whole chain; False if it cannot."""
+        if self.plain is None or len(self.plain[0]) != 1 or self.plain[1] != self.plain[2]:
+            return False
+        self.plain[0][0].decode(raw if isinstance(raw, bytes) else raw.to_bytes(), out=dest)
+        return True
 
     def _decode_zarr(self, raw: Buffer) -> np.ndarray:
         data: Any = raw
@@ -242,13 +250,22 @@ class DirectReader:
         )
 
         def place(key: ChunkKey) -> None:
-            block = self.chunk(key)
             src, dst = [], []
             for k, c, a, b in zip(key, self.chunks, starts, stops, strict=True):
                 lo, hi = max(k * c, a), min((k + 1) * c, b)
                 src.append(slice(lo - k * c, hi - k * c))
                 dst.append(slice(lo - a, hi - a))
-            out[tuple(dst)] = block[tuple(src)]
+            target = out[tuple(dst)]
+            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
+                raw = self._get(self.prefix + self.metadata.encode_chunk_key(key))
+                if raw is None:
+                    target[...] = self.fill_value
+                    return
+                if self.chain.decode_into(raw, target):
+                    return
+                target[...] = self.chain.decode(raw)
+                return
+            target[...] = self.chunk(key)[tuple(src)]
 
         if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
             list(_pool().map(place, keys))  # disjoint parts of out: no lock needed
@@ -261,3 +278,12 @@ class DirectReader:
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="hdmf_zarr-decode")
+
+
+def prepare(store: object) -> None:
+    """Start the decoding threads when a local store is opened for reading, so that the first large
+    read of the IO does not pay for starting them (done once per process)."""
+    if isinstance(store, LocalStore | MemoryStore):
+        pool = _pool()
+        for _ in range(_WORKERS):
+            pool.submit(int)
