@@ -39,8 +39,10 @@ from zarr.storage import LocalStore, MemoryStore
 ChunkKey = tuple[int, ...]
 
 #: Decoded bytes above which the chunks of one read are decoded on a small thread pool (the codecs
-#: release the GIL); below it the pool's hand-off costs more than it saves.
-PARALLEL_BYTES = 4 << 20
+#: release the GIL). Below it they are decoded in the calling thread, where blosc already splits a chunk
+#: over its own threads (from the main thread), and no hand-off to other threads is paid: on a busy
+#: machine each hand-off can cost milliseconds, more than decoding a one-second slice.
+PARALLEL_BYTES = 16 << 20
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
