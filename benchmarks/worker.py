@@ -33,7 +33,9 @@ SIZES = {
     "stress_series": (2000, 200),
     "medium_samples": (3_000_000, 300_000),
     "references_images": (5000, 500),
+    "large_samples": (2_000_000, 200_000),  # remote_large: 2,000,000 x 64 int16 = 256 MB (quick 25.6 MB)
 }
+FLOOR_CONCURRENCY = 64  # remote_large floor: concurrent raw GETs in flight
 REMOTE_SERIES = 30  # with 16 electrodes, 20 units and 20 trials: 154 zarr nodes in ours' layout
 REMOTE_MODULE = "misc"
 N_CHANNELS = 64
@@ -100,13 +102,13 @@ def base_file(identifier):
     )
 
 
-def build_stress(quick):
+def build_stress(quick, series=None):
     from pynwb import TimeSeries
 
     nwb = base_file("stress")
     module = nwb.create_processing_module(name="stress", description="many small series")
     rng = np.random.default_rng(0)
-    for i in range(size("stress_series", quick)):
+    for i in range(series if series is not None else size("stress_series", quick)):
         module.add(TimeSeries(name=f"ts{i:05d}", data=rng.standard_normal(100), unit="a.u.", rate=1.0))
     return nwb
 
@@ -119,10 +121,10 @@ def add_electrodes(nwb, n=N_CHANNELS):
     return group
 
 
-def medium_data(quick):
+def medium_data(quick, key="medium_samples"):
     """int16 noise, made in blocks so no float64 copy of the whole array inflates the peak-RSS baseline."""
     rng = np.random.default_rng(0)
-    n = size("medium_samples", quick)
+    n = size(key, quick)
     out = np.empty((n, N_CHANNELS), dtype=np.int16)
     block = 50_000
     for start in range(0, n, block):
@@ -204,16 +206,30 @@ def build_remote():
     return nwb
 
 
+def build_large(quick):
+    """remote_large: one ElectricalSeries (int16, 64 channels) and its electrode table."""
+    from pynwb.ecephys import ElectricalSeries
+
+    nwb = base_file("large")
+    add_electrodes(nwb)
+    region = nwb.create_electrode_table_region(list(range(N_CHANNELS)), "all electrodes")
+    data = medium_data(quick, "large_samples")
+    nwb.add_acquisition(
+        ElectricalSeries(name=SERIES_NAME, data=data, electrodes=region, rate=30000.0, starting_time=0.0)
+    )
+    return nwb
+
+
 # --------------------------------------------------------------------------- phases
 
 
 def timed_write(backend, path, nwb):
     before = rss_mib()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with open_write(backend, path) as io:
         io.write(nwb)
-    wall = time.perf_counter() - t0
-    return {"write_s": wall, "write_peak_mem_mib": rss_mib() - before, **disk_usage(path)}
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"write_s": wall, "write_cpu_s": cpu, "write_peak_mem_mib": rss_mib() - before, **disk_usage(path)}
 
 
 def phase_write(args):
@@ -230,24 +246,27 @@ def phase_write(args):
 
 def phase_read(args):
     out = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     io = open_read(args.backend, args.path)
     nwb = io.read()
     out["open_read_s"] = time.perf_counter() - t0
+    out["open_read_cpu_s"] = time.process_time() - c0
     try:
         if args.workload == "stress":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             total = 0
             for ts in nwb.processing["stress"].data_interfaces.values():
                 total += len(ts.data[:])
             out["read_all_data_s"] = time.perf_counter() - t0
+            out["read_all_data_cpu_s"] = time.process_time() - c0
             out["values_read"] = total
         elif args.workload == "medium":
             data = nwb.acquisition[SERIES_NAME].data
             lo, hi = SLICE_QUICK if args.quick else SLICE
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             first = data[lo:hi, :]
             out["slice_cold_s"] = time.perf_counter() - t0
+            out["slice_cold_cpu_s"] = time.process_time() - c0
             times = []
             for _ in range(10):
                 t0 = time.perf_counter()
@@ -259,9 +278,10 @@ def phase_read(args):
             full = data[:]
             out["full_read_first_s"] = time.perf_counter() - t0
             del full
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             full = data[:]
             out["full_read_warm_s"] = time.perf_counter() - t0
+            out["full_read_warm_cpu_s"] = time.process_time() - c0
             out["full_shape"] = list(full.shape)
             # touch the link target so a broken link would show
             linked = nwb.processing["misc"]["linked"]
@@ -353,6 +373,123 @@ def phase_remote(args):
     finally:
         io.close()
     return {"open_read_s": wall, "series": series}
+
+
+def write_remote(backend, url, endpoint, nwb):
+    """Ours writes to S3 directly; a peer writes locally and uploads (0.14: storage_options only in 'r')."""
+    from hdmf_zarr import NWBZarrIO
+
+    if backend in ("ours", "ours-fsspec"):
+        with NWBZarrIO(url, mode="w", storage_options=remote_options(backend, endpoint)) as io:
+            io.write(nwb)
+        return {"written": "direct"}
+    import shutil
+    import tempfile
+
+    local = tempfile.mkdtemp(prefix="hdmf_zarr_bench_remote_")
+    try:
+        with NWBZarrIO(os.path.join(local, "f.nwb.zarr"), mode="w") as io:
+            io.write(nwb)
+        uploaded = upload(os.path.join(local, "f.nwb.zarr"), url, endpoint)
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+    return {"written": "local+upload", "uploaded": uploaded}
+
+
+def phase_remote_large(args):
+    """write: the large file at the key; read: open + read(), then the whole ElectricalSeries data[:];
+    floor (our venv): concurrent raw GETs of the chunk objects listed in --keys (obstore)."""
+    if args.phase == "write":
+        nwb = build_large(args.quick)
+        t0 = time.perf_counter()
+        out = write_remote(args.backend, args.path, args.endpoint, nwb)
+        return {"write_s": time.perf_counter() - t0, **out}
+    if args.phase == "floor":
+        return raw_get_floor(args)
+    from hdmf_zarr import NWBZarrIO
+
+    t0 = time.perf_counter()
+    io = NWBZarrIO(args.path, mode="r", storage_options=remote_options(args.backend, args.endpoint))
+    try:
+        nwb = io.read()
+        open_read = time.perf_counter() - t0
+        data = nwb.acquisition[SERIES_NAME].data
+        t0 = time.perf_counter()
+        full = np.asarray(data[:])
+        wall = time.perf_counter() - t0
+    finally:
+        io.close()
+    expected = (size("large_samples", args.quick), N_CHANNELS)
+    if full.shape != expected:
+        raise AssertionError(f"read shape {full.shape}, wrote {expected}")
+    return {
+        "open_read_s": open_read,
+        "data_read_s": wall,
+        "data_bytes": int(full.nbytes),
+        "data_mb_per_s": full.nbytes / 1e6 / wall,
+    }
+
+
+def raw_get_floor(args):
+    """GET every object named in --keys (a JSON list), FLOOR_CONCURRENCY at a time, bodies read fully."""
+    import asyncio
+
+    import obstore
+    from obstore.store import S3Store
+
+    with open(args.keys) as fh:
+        listing = json.load(fh)
+    store = S3Store(
+        listing["bucket"],
+        config={
+            "endpoint": args.endpoint,
+            "access_key_id": "testing",
+            "secret_access_key": "testing",
+            "region": "us-east-1",
+            "virtual_hosted_style_request": False,
+        },
+        client_options={"allow_http": True},
+    )
+
+    async def fetch_all():
+        sem = asyncio.Semaphore(FLOOR_CONCURRENCY)
+
+        async def one(key):
+            async with sem:
+                got = await obstore.get_async(store, key)
+                return len(await got.bytes_async())
+
+        return await asyncio.gather(*(one(k) for k in listing["keys"]))
+
+    t0 = time.perf_counter()
+    sizes = asyncio.run(fetch_all())
+    wall = time.perf_counter() - t0
+    stored = sum(sizes)
+    decoded = size("large_samples", args.quick) * N_CHANNELS * 2
+    return {
+        "data_read_s": wall,
+        "objects": len(sizes),
+        "stored_bytes": stored,
+        "data_bytes": decoded,
+        "data_mb_per_s": decoded / 1e6 / wall,
+    }
+
+
+def phase_scaling(args):
+    """The stress file with --series series: write (phase write), or open + read() (phase read)."""
+    if args.phase == "write":
+        return timed_write(args.backend, args.path, build_stress(args.quick, int(args.series)))
+    t0, c0 = time.perf_counter(), time.process_time()
+    io = open_read(args.backend, args.path)
+    try:
+        nwb = io.read()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        series = len(nwb.processing["stress"].data_interfaces)
+    finally:
+        io.close()
+    if series != int(args.series):
+        raise AssertionError(f"read {series} series, wrote {args.series}")
+    return {"open_read_s": wall, "open_read_cpu_s": cpu, "series": series}
 
 
 def phase_raw(args):
@@ -454,12 +591,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", required=True)
     parser.add_argument(
-        "--workload", required=True, choices=["stress", "medium", "references", "raw", "build", "remote"]
+        "--workload",
+        required=True,
+        choices=["stress", "medium", "references", "raw", "build", "remote", "remote_large", "scaling"],
     )
     parser.add_argument("--phase", required=True)
     parser.add_argument("--path", required=True)
     parser.add_argument("--source", help="raw: ours' medium file to copy chunks/codecs from")
     parser.add_argument("--endpoint", help="remote: the S3 endpoint URL (127.0.0.1 only)")
+    parser.add_argument("--series", help="scaling: number of TimeSeries")
+    parser.add_argument("--keys", help="remote_large floor: JSON file with the bucket and object keys")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     record = {
@@ -476,6 +617,10 @@ def main(argv=None):
             result = phase_build(args)
         elif args.workload == "remote":
             result = phase_remote(args)
+        elif args.workload == "remote_large":
+            result = phase_remote_large(args)
+        elif args.workload == "scaling":
+            result = phase_scaling(args)
         elif args.phase == "write":
             result = phase_write(args)
         elif args.phase == "read":

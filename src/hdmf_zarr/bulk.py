@@ -29,13 +29,14 @@ def _local_root(store: Store) -> Path | None:
 
 
 def _write_files(root: Path, items: Sequence[tuple[str, bytes]]) -> None:
-    made: set[Path] = set()
+    """Write *items* (sorted by key, so that a folder's files come together) with plain os calls."""
+    made: set[str] = set()
+    base = os.fspath(root)
     for key, data in items:
-        target = root / key
-        folder = target.parent
+        target = os.path.join(base, key)
+        folder = os.path.dirname(target)
         if folder not in made:
-            folder.mkdir(parents=True, exist_ok=True)
-            made.add(folder)
+            _make_folder(folder, made)
         try:
             with open(target, "wb") as fh:
                 fh.write(data)
@@ -43,6 +44,20 @@ def _write_files(root: Path, items: Sequence[tuple[str, bytes]]) -> None:
             if exc.filename is not None:
                 raise
             raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc  # say which file
+
+
+def _make_folder(folder: str, made: set[str]) -> None:
+    """``mkdir -p`` that remembers what exists: one ``mkdir`` per new folder, none for known ones."""
+    parent = os.path.dirname(folder)
+    if parent != folder and parent not in made and not os.path.isdir(parent):
+        _make_folder(parent, made)
+    made.add(parent)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        if not os.path.isdir(folder):
+            raise
+    made.add(folder)
 
 
 def _as_bytes(value: Buffer | bytes) -> bytes:
@@ -54,7 +69,11 @@ async def put_new(store: Store, items: Iterable[tuple[str, Buffer | bytes]]) -> 
     pairs = [(k, _as_bytes(v)) for k, v in items]
     root = _local_root(store)
     if root is not None:
-        shards = [pairs[i::_THREADS] for i in range(_THREADS)]
+        # contiguous runs of sorted keys: each folder is made by one thread, and threads work in
+        # different folders (creating entries in one folder from several threads contends on it)
+        pairs.sort(key=lambda kv: kv[0])
+        size = max(1, -(-len(pairs) // _THREADS))
+        shards = [pairs[i : i + size] for i in range(0, len(pairs), size)]
         loop = asyncio.get_running_loop()
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             await asyncio.gather(*(loop.run_in_executor(pool, _write_files, root, s) for s in shards if s))

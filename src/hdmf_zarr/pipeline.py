@@ -40,20 +40,25 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
 
     async def decode_batch(self, chunk_bytes_and_specs: Iterable[tuple[Any, Any]]) -> Iterable[Any]:
         pairs = list(chunk_bytes_and_specs)
-        first = self.bytes_bytes_codecs[0] if self.bytes_bytes_codecs else None
-        codec_id = (
-            "zstd" if isinstance(first, ZstdCodec) else "blosc" if isinstance(first, BloscCodec) else ""
-        )
+        outer = self.bytes_bytes_codecs[-1] if self.bytes_bytes_codecs else None
         fixed = isinstance(self.array_bytes_codec, BytesCodec)  # else text/bytes of variable size
-        if codec_id:
+        if frame_codec_id(outer):
             for raw, spec in pairs:
                 if raw is not None:
-                    _check_declared(codec_id, raw.as_numpy_array()[:32].tobytes(), spec, fixed=fixed)
+                    check_frame(outer, raw.as_numpy_array()[:32].tobytes(), spec, fixed=fixed)
         return await super().decode_batch(pairs)
 
 
-def _check_declared(codec_id: str, head: bytes, spec: Any, *, fixed: bool) -> None:
-    declared = declared_size(codec_id, head)
+def frame_codec_id(codec: Any) -> str:
+    """The id of *codec* when its frames declare their decoded size (zstd, blosc), else ''."""
+    return "zstd" if isinstance(codec, ZstdCodec) else "blosc" if isinstance(codec, BloscCodec) else ""
+
+
+def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool) -> None:
+    """Refuse a frame of *codec* (the outermost bytes-to-bytes codec) whose header (*head*, its first
+    bytes) declares more decoded bytes than a chunk of *spec* holds; *fixed*: fixed-size elements."""
+    codec_id = frame_codec_id(codec)
+    declared = declared_size(codec_id, head) if codec_id else None
     items = math.prod(spec.shape)
     native = spec.dtype.to_native_dtype()
     limit = items * native.itemsize if fixed else variable_size_limit(items)
@@ -82,17 +87,26 @@ def _uses_zstd(metadata: Any) -> bool:
     return any(isinstance(c, ZstdCodec) for c in codecs)
 
 
+#: Arrays smaller than this are read by hdmf_zarr's direct path (read/direct.py) or in one chunk; the
+#: accelerated pipeline's per-array set-up costs more than it saves for them.
+SMALL_ARRAY_BYTES = 1 << 20
+
+
 @contextlib.contextmanager
-def array_construction(store: Store, metadata: Any = None, *, accelerate: bool = True) -> Iterator[None]:
+def array_construction(
+    store: Store, metadata: Any = None, *, accelerate: bool = True, nbytes: int | None = None
+) -> Iterator[None]:
     """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline.
 
     Only local folders are accelerated: zarrs rebuilds remote stores in Rust without the client
     options they were opened with (and without their connection pool), so remote arrays keep zarr's
     own pipeline. Arrays compressed with zstd (*metadata*) keep it too (see the module docstring);
     zarr's own pipeline is the bounded one, unless the user chose another. ``accelerate=False``: only
-    the bounded pipeline (tiny arrays read once, where building a Rust pipeline costs more).
+    the bounded pipeline (tiny arrays read once, where building a Rust pipeline costs more); so do
+    arrays of fewer than SMALL_ARRAY_BYTES *nbytes*, when given.
     """
-    local = accelerate and isinstance(store, LocalStore)
+    small = nbytes is not None and nbytes < SMALL_ARRAY_BYTES
+    local = accelerate and not small and isinstance(store, LocalStore)
     path = accelerated_pipeline() if local and not _uses_zstd(metadata) else None
     if path is None and zarr.config.get("codec_pipeline.path") == _DEFAULT_PIPELINE:
         path = BOUNDED_PIPELINE

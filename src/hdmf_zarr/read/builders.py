@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import posixpath
 import re
 import warnings
@@ -32,6 +33,7 @@ from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
 from hdmf_zarr.errors import METADATA_ERRORS, FormatError, HdmfZarrError, UnresolvedReferenceError, decoding
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.read import direct
 from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
@@ -165,6 +167,7 @@ class Reader:
         # Scalar reference datasets whose target is resolved once the whole tree is built.
         self._deferred: list[tuple[DatasetBuilder, Callable[[], Any]]] = []
         self.written = written  # shared with the IO: ids of builders known to be in the file
+        direct.prepare(ctx.store)
 
     # -- nodes ------------------------------------------------------------------------------------
     def array(self, path: str) -> Any:
@@ -176,7 +179,7 @@ class Reader:
                 arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
                 self._arrays[path] = arr
                 return arr
-            with array_construction(self.ctx.store, meta):
+            with array_construction(self.ctx.store, meta, nbytes=_nbytes(meta)):
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
@@ -410,3 +413,9 @@ def _plain(value: Any) -> Any:
 def _plain_text(value: Any) -> str:
     value = _plain(value)
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _nbytes(meta: ArrayV2Metadata | ArrayV3Metadata) -> int:
+    """Stored size of an array, decoded (text counted at 16 bytes an element)."""
+    itemsize = meta.dtype.to_native_dtype().itemsize or 16
+    return math.prod(meta.shape) * itemsize

@@ -14,6 +14,7 @@ array's entries; data changed by another process while a file is open is not see
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -55,6 +56,16 @@ class Plan:
             for a, b, c in zip(self.starts, self.stops, chunks, strict=True)
         ]
         return itertools.product(*ranges)
+
+    def finish(self, box_values: np.ndarray) -> np.ndarray:
+        """The values of the box turned into the selection's result: listed rows taken, integer-selected
+        axes (length 1) dropped."""
+        out = box_values
+        if self.take is not None:
+            out = out[list(self.take)]
+        if self.dropped:
+            out = out.reshape(tuple(n for axis, n in enumerate(out.shape) if axis not in self.dropped))
+        return out
 
 
 def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
@@ -137,11 +148,7 @@ def assemble(
             src.append(slice(lo - r.start, hi - r.start))
             dst.append(slice(lo - a, hi - a))
         out[tuple(dst)] = blocks[key][tuple(src)]
-    if box.take is not None:
-        out = out[list(box.take)]
-    if box.dropped:  # those axes have length 1
-        out = out.reshape(tuple(n for axis, n in enumerate(out.shape) if axis not in box.dropped))
-    return out
+    return box.finish(out)
 
 
 class ChunkCache:
@@ -193,6 +200,18 @@ class ChunkCache:
                     blocks[key] = part
         return assemble(box, chunks, shape, dtype, blocks)
 
+    def peek(self, array_key: str, key: ChunkKey) -> np.ndarray | None:
+        """One cached chunk (not a copy: the caller copies what it hands out), or None."""
+        with self._lock:
+            block = self._blocks.get((array_key, key))
+            if block is not None:
+                self._blocks.move_to_end((array_key, key))
+            return block
+
+    def put(self, array_key: str, key: ChunkKey, block: np.ndarray) -> None:
+        """Hold one decoded chunk (the least recently used ones go when the budget is exceeded)."""
+        self._put(array_key, key, block)
+
     def _put(self, array_key: str, key: ChunkKey, block: np.ndarray) -> None:
         with self._lock:
             old = self._blocks.pop((array_key, key), None)
@@ -226,4 +245,4 @@ def _nbytes(block: np.ndarray) -> int:
 
 
 def _count(region: tuple[slice, ...]) -> int:
-    return int(np.prod([s.stop - s.start for s in region]))
+    return math.prod(s.stop - s.start for s in region)

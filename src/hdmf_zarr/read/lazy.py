@@ -22,6 +22,7 @@ from hdmf_zarr.errors import DECODE_ERRORS, DecodeLimitError, HdmfZarrError, dec
 from hdmf_zarr.read import arrayinfo
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
+from hdmf_zarr.read.direct import DirectReader
 from hdmf_zarr.store import describe_source
 
 #: dtype kinds the chunk cache holds (numbers, fixed-width and variable-length text, objects).
@@ -194,6 +195,7 @@ class NumericArray(zarr.Array):
     _site: AppendSite | None = None
     _pending: tuple[np.ndarray, ...] = ()  # appended rows not yet written (see read/append.py)
     _cache: ChunkCache | None = None  # decoded chunks shared by the IO's arrays (read/cache.py)
+    _direct: DirectReader | bool | None = False  # False: not looked up yet (read/direct.py)
 
     def attach(self, site: AppendSite | None, cache: ChunkCache | None = None) -> None:
         self._site = site
@@ -226,7 +228,12 @@ class NumericArray(zarr.Array):
             stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
             out = np.concatenate([np.asarray(stored), *self._pending])[selection]
         else:
-            out = self._from_cache(selection)
+            direct = self._direct_reader()
+            out = self._read_small(direct, selection) if direct is not None and direct.small else None
+            if out is None:
+                out = self._from_cache(selection)
+            if out is None and direct is not None:
+                out = self._read_direct(direct, selection)
             if out is None:
                 out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
@@ -241,9 +248,43 @@ class NumericArray(zarr.Array):
             return None
 
         def fetch(region: tuple[slice, ...]) -> np.ndarray:
+            direct = self._direct_reader()
+            if direct is not None:
+                return direct.read(region)
             return np.asarray(zarr.Array.__getitem__(self, region))
 
         return cache.read(self.path, box, tuple(self.chunks), shape, self.dtype, fetch)
+
+    def _direct_reader(self) -> DirectReader | None:
+        if self._direct is False or (
+            isinstance(self._direct, DirectReader) and self._direct.metadata is not self.metadata
+        ):  # first read, or the array was resized or rewritten since
+            self._direct = DirectReader.of(self)
+        return self._direct if isinstance(self._direct, DirectReader) else None
+
+    def _read_small(self, direct: DirectReader, selection: Any) -> np.ndarray | None:
+        """A plain selection of an array held by one small chunk: the chunk from the IO's cache, or
+        read directly and cached (the general cache path costs more than the read itself here)."""
+        box = plan(selection, direct.shape)
+        if box is None:
+            return None
+        origin = (0,) * len(direct.shape)
+        cache = self._cache
+        block = cache.peek(self.path, origin) if cache is not None else None
+        if block is None:
+            block = direct.chunk(origin)
+            if cache is not None:
+                cache.put(self.path, origin, block)
+        region = tuple(slice(a, b) for a, b in zip(box.starts, box.stops, strict=True))
+        return box.finish(np.array(block[region]))
+
+    def _read_direct(self, direct: DirectReader, selection: Any) -> np.ndarray | None:
+        """A plain selection read without zarr's event loop (local arrays; read/direct.py), else None."""
+        box = plan(selection, direct.shape)
+        if box is None:
+            return None
+        region = tuple(slice(a, b) for a, b in zip(box.starts, box.stops, strict=True))
+        return box.finish(direct.read(region))
 
     def __setitem__(self, selection: Any, value: Any) -> None:
         super().__setitem__(selection, value)

@@ -31,7 +31,7 @@ from hdmf_zarr.dataio import as_v2_options
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError, write_failure
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
-from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.pipeline import SMALL_ARRAY_BYTES, array_construction
 from hdmf_zarr.store import store_url
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.fastpath import encode_single_chunk
@@ -280,11 +280,6 @@ def _check_maxshape(needed: tuple[int, ...], maxshape: Any, where: str) -> None:
             )
 
 
-#: Arrays at least this large are encoded by the accelerated pipeline when it is installed; for small
-#: arrays the pipeline's set-up costs more than it saves.
-ACCELERATE_BYTES = 1 << 20
-
-
 def _nbytes(plan: ArrayPlan) -> int:
     itemsize = plan.dtype.itemsize if isinstance(plan.dtype, np.dtype) else 16
     return int(np.prod(plan.shape, dtype=np.int64)) * itemsize
@@ -325,7 +320,7 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
         if chunk is not None:
             encoded.append(chunk)
             continue
-        array = _array(store, a.path, meta, large=_nbytes(a) >= ACCELERATE_BYTES)
+        array = _array(store, a.path, meta, large=_nbytes(a) >= SMALL_ARRAY_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:

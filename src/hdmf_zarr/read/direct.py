@@ -1,0 +1,302 @@
+"""Read whole chunks of a local array without zarr's event loop: the store's synchronous get, then the
+array's own codecs run synchronously in the calling thread.
+
+Layer: read. A zarr read from synchronous code hops to zarr's event-loop thread, builds an indexer and
+runs the codec pipeline's batching machinery: about half a millisecond per call, which dominates reading
+a small series, a scalar-like array or a table column (h5py pays a few tens of microseconds). For arrays
+in a local folder or in memory whose codecs all decode synchronously (zarr's ``SupportsSyncCodec``: bytes,
+blosc, zstd, gzip, crc32c, transpose, vlen text; not sharding), ``DirectReader`` fetches the chunks a
+region touches and decodes them with exactly those codec objects, so the values are the ones zarr would
+return (tests/properties/test_direct_read.py checks that against zarr for shapes, chunkings, codecs and
+regions). Anything else returns ``None`` from ``DirectReader.of`` and is read by zarr.
+
+The codec chain of a chunk layout is resolved once per process and shared by every array with the same
+layout (thousands of series in a file share one), so an array's first read does no set-up of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numcodecs
+import numpy as np
+import zarr
+from zarr.abc.codec import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, SupportsSyncCodec
+from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ShardingCodec, ZstdCodec
+from zarr.core.array_spec import ArrayConfig, ArraySpec
+from zarr.core.buffer import Buffer, default_buffer_prototype
+from zarr.core.metadata import ArrayV3Metadata
+from zarr.core.metadata.v3 import RegularChunkGridMetadata
+from zarr.storage import LocalStore, MemoryStore
+
+from hdmf_zarr.pipeline import check_frame
+
+ChunkKey = tuple[int, ...]
+
+#: Decoded bytes above which the chunks of one read are decoded on a small thread pool (the codecs
+#: release the GIL). Below it they are decoded in the calling thread, where blosc already splits a chunk
+#: over its own threads (from the main thread), and no hand-off to other threads is paid: on a busy
+#: machine each hand-off can cost milliseconds, more than decoding a one-second slice.
+PARALLEL_BYTES = 16 << 20
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """A codec chain split by kind, with the chunk spec each codec decodes under, and for the common
+    chains of numbers (``bytes`` then blosc, zstd or gzip) the same decoding done by numcodecs on the
+    stored bytes, without zarr's buffer wrappers."""
+
+    array_array: tuple[tuple[Any, ArraySpec], ...]
+    array_bytes: tuple[Any, ArraySpec]
+    bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
+    plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
+
+    def check(self, raw: bytes | Buffer) -> None:
+        """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
+        if self.bytes_bytes:
+            codec, spec = self.bytes_bytes[-1]
+            head = raw[:32] if isinstance(raw, bytes) else raw.as_numpy_array()[:32].tobytes()
+            check_frame(codec, head, spec, fixed=isinstance(self.array_bytes[0], BytesCodec))
+
+    def decode(self, raw: bytes | Buffer) -> np.ndarray:
+        self.check(raw)
+        if self.plain is not None:
+            decoders, stored, native, shape = self.plain
+            data = raw if isinstance(raw, bytes) else raw.to_bytes()
+            for decoder in reversed(decoders):
+                data = decoder.decode(data)
+            out = np.frombuffer(data, dtype=stored).reshape(shape)
+            return out if stored == native else out.astype(native)
+        return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(raw))
+
+    def decode_into(self, raw: bytes | Buffer, dest: np.ndarray) -> bool:
+        """Decode straight into *dest* (a C-contiguous chunk-shaped part of the output, saving a copy)
+        when one numcodecs decoder does the whole chain; False if it cannot."""
+        if self.plain is None or len(self.plain[0]) != 1 or self.plain[1] != self.plain[2]:
+            return False
+        self.check(raw)
+        self.plain[0][0].decode(raw if isinstance(raw, bytes) else raw.to_bytes(), out=dest)
+        return True
+
+    def _decode_zarr(self, raw: Buffer) -> np.ndarray:
+        data: Any = raw
+        for codec, spec in reversed(self.bytes_bytes):
+            data = codec._decode_sync(data, spec)
+        codec, spec = self.array_bytes
+        data = codec._decode_sync(data, spec)
+        for codec, spec in reversed(self.array_array):
+            data = codec._decode_sync(data, spec)
+        return np.asarray(data.as_numpy_array())
+
+
+def _sync_capable(codec: Any) -> bool:
+    return isinstance(codec, SupportsSyncCodec) and bool(getattr(codec, "_sync_capable", True))
+
+
+#: Resolved chains by (codecs, chunk layout); a file has few distinct layouts.
+_CHAINS: dict[tuple[Any, ...], _Chain | None] = {}
+_MAX_CHAINS = 256
+_PROTOTYPE = default_buffer_prototype()
+
+
+def _chain(meta: ArrayV3Metadata, chunks: tuple[int, ...], config: ArrayConfig) -> _Chain | None:
+    """The codecs of *meta* resolved for its chunks, shared by the arrays of one layout."""
+    key = (_layout(meta.codecs), chunks, repr(meta.dtype), repr(meta.fill_value), config)
+    try:
+        return _CHAINS[key]
+    except KeyError:
+        pass
+    spec = ArraySpec(
+        shape=chunks, dtype=meta.dtype, fill_value=meta.fill_value, config=config, prototype=_PROTOTYPE
+    )
+    chain = _resolve(tuple(meta.codecs), spec)
+    if len(_CHAINS) >= _MAX_CHAINS:
+        _CHAINS.clear()
+    _CHAINS[key] = chain
+    return chain
+
+
+def _layout(codecs: tuple[Any, ...]) -> Any:
+    """A hashable identity of a codec list (cheaper than its repr; the repr if a field is unhashable)."""
+    try:
+        key = tuple((type(c), tuple(v for k, v in vars(c).items() if k != "_tunable_attrs")) for c in codecs)
+        hash(key)
+    except TypeError:  # no __dict__, or an unhashable setting
+        return repr(codecs)
+    return key
+
+
+def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
+    aa: list[tuple[Any, ArraySpec]] = []
+    ab: tuple[Any, ArraySpec] | None = None
+    bb: list[tuple[Any, ArraySpec]] = []
+    for codec in codecs:
+        if not _sync_capable(codec) or isinstance(codec, ShardingCodec):
+            return None
+        if isinstance(codec, ArrayArrayCodec) and ab is None:
+            aa.append((codec, spec))
+        elif isinstance(codec, ArrayBytesCodec) and ab is None:
+            ab = (codec, spec)
+        elif isinstance(codec, BytesBytesCodec) and ab is not None:
+            bb.append((codec, spec))
+        else:
+            return None  # not an order zarr accepts; let zarr say so
+        spec = codec.resolve_metadata(spec)
+    if ab is None:
+        return None
+    return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
+
+
+#: numcodecs decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings).
+_NUMCODECS: dict[type, Callable[[], Any]] = {
+    BloscCodec: numcodecs.Blosc,
+    ZstdCodec: numcodecs.Zstd,
+    GzipCodec: numcodecs.GZip,
+}
+
+
+def _plain(
+    aa: list[tuple[Any, ArraySpec]], ab: tuple[Any, ArraySpec], bb: list[tuple[Any, ArraySpec]]
+) -> tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None:
+    codec, spec = ab
+    if aa or not isinstance(codec, BytesCodec) or any(type(c) not in _NUMCODECS for c, _ in bb):
+        return None
+    native = spec.dtype.to_native_dtype()
+    if native.kind not in "biuf" or native.fields is not None:
+        return None
+    stored = native.newbyteorder(codec.endian) if codec.endian is not None and native.itemsize > 1 else native
+    return tuple(_NUMCODECS[type(c)]() for c, _ in bb), stored, native, tuple(spec.shape)
+
+
+#: A single-chunk array up to this many decoded bytes is read directly on every access, bypassing the
+#: IO's chunk cache: decoding it costs about as much as a cache hit.
+SMALL_BYTES = 64 << 10
+
+
+@dataclass(slots=True)
+class DirectReader:
+    """Synchronous whole-chunk reads of one array (see the module docstring)."""
+
+    store: LocalStore | MemoryStore
+    prefix: str  # the array's key in the store, with a trailing "/" (empty at the root)
+    metadata: ArrayV3Metadata
+    chunks: tuple[int, ...]
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fill_value: Any
+    chain: _Chain
+    folder: str | None  # a local store's root folder (chunks are read as files), else None
+    small: bool  # one chunk holds the whole array, and it is small (see SMALL_BYTES)
+
+    @classmethod
+    def of(cls, array: zarr.Array) -> DirectReader | None:
+        """The direct reader of *array*, or None if zarr must read it (store, codecs or layout)."""
+        store = array.store_path.store
+        meta = array.metadata
+        config = array.async_array.config
+        if not isinstance(store, LocalStore | MemoryStore) or not isinstance(meta, ArrayV3Metadata):
+            return None
+        if not isinstance(meta.chunk_grid, RegularChunkGridMetadata) or config.order != "C":
+            return None
+        if not config.read_missing_chunks:
+            return None  # zarr raises for a missing chunk; keep its message
+        chunks = tuple(int(c) for c in meta.chunk_grid.chunk_shape)
+        if not meta.shape or 0 in chunks:
+            return None
+        chain = _chain(meta, chunks, config)
+        if chain is None:
+            return None
+        fill = meta.fill_value if meta.fill_value is not None else meta.dtype.default_scalar()
+        path = array.store_path.path
+        dtype = meta.dtype.to_native_dtype()
+        shape = tuple(int(n) for n in meta.shape)
+        one_chunk = all(n <= c for n, c in zip(shape, chunks, strict=True))
+        return cls(
+            store=store,
+            prefix=f"{path}/" if path else "",
+            metadata=meta,
+            chunks=chunks,
+            shape=shape,
+            dtype=dtype,
+            fill_value=fill,
+            chain=chain,
+            folder=os.fspath(store.root) if isinstance(store, LocalStore) else None,
+            small=one_chunk and math.prod(chunks) * (dtype.itemsize or 64) <= SMALL_BYTES,
+        )
+
+    def chunk(self, key: ChunkKey) -> np.ndarray:
+        """Chunk *key* decoded (full chunk shape, also at the array's edge); the fill value if absent."""
+        raw = self._get(self.prefix + self.metadata.encode_chunk_key(key))
+        if raw is None:
+            return np.full(self.chunks, self.fill_value, dtype=self.dtype)
+        return self.chain.decode(raw)
+
+    def _get(self, key: str) -> bytes | Buffer | None:
+        if self.folder is None:
+            return self.store.get_sync(key, prototype=_PROTOTYPE)
+        # LocalStore.get_sync, without building a pathlib.Path per chunk (a tenth of a small read)
+        try:
+            with open(os.path.join(self.folder, key), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def read(self, region: tuple[slice, ...]) -> np.ndarray:
+        """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
+        starts = [r.start for r in region]
+        stops = [r.stop for r in region]
+        out = np.empty(tuple(b - a for a, b in zip(starts, stops, strict=True)), dtype=self.dtype)
+        if out.size == 0:
+            return out
+        keys = list(
+            itertools.product(
+                *(range(a // c, (b - 1) // c + 1) for a, b, c in zip(starts, stops, self.chunks, strict=True))
+            )
+        )
+
+        def place(key: ChunkKey) -> None:
+            src, dst = [], []
+            for k, c, a, b in zip(key, self.chunks, starts, stops, strict=True):
+                lo, hi = max(k * c, a), min((k + 1) * c, b)
+                src.append(slice(lo - k * c, hi - k * c))
+                dst.append(slice(lo - a, hi - a))
+            target = out[tuple(dst)]
+            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
+                raw = self._get(self.prefix + self.metadata.encode_chunk_key(key))
+                if raw is None:
+                    target[...] = self.fill_value
+                    return
+                if self.chain.decode_into(raw, target):
+                    return
+                target[...] = self.chain.decode(raw)
+                return
+            target[...] = self.chunk(key)[tuple(src)]
+
+        if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
+            list(_pool().map(place, keys))  # disjoint parts of out: no lock needed
+        else:
+            for key in keys:
+                place(key)
+        return out
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="hdmf_zarr-decode")
+
+
+def prepare(store: object) -> None:
+    """Start the decoding threads when a local store is opened for reading, so that the first large
+    read of the IO does not pay for starting them (done once per process)."""
+    if isinstance(store, LocalStore | MemoryStore):
+        pool = _pool()
+        for _ in range(_WORKERS):
+            pool.submit(int)
