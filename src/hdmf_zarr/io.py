@@ -355,7 +355,12 @@ class ZarrIO(HDMFIO):
             link_data=link_data,
             existing_attrs=lambda p: known[p].attributes if p in known else None,
         )
-        specs = spec_documents(self.manager.namespace_catalog) if cache_spec else None
+        # A conversion passes its source's cache (spec_documents=...) to keep it verbatim (transfer/specs.py).
+        cached = kwargs.pop("spec_documents", None)
+        if not cache_spec:
+            specs = None
+        else:
+            specs = cached if cached is not None else spec_documents(self.manager.namespace_catalog)
         try:
             result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
         except BaseException:
