@@ -137,6 +137,7 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     *dst* unless the conversion completes.
     """
     layout = make_layout(chunks, compression)
+    _progress.at("")  # error messages name the node this conversion was writing, not an earlier one
     staging.refuse_existing(dst, force_overwrite=force_overwrite)
     src_io = open_source(src, storage_options)
     try:

@@ -9,6 +9,7 @@ writers and other front ends can plug in their own.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -69,6 +70,17 @@ class TqdmReporter:
 
 _active: list[Reporter] = []
 _guard = threading.Lock()
+_node: list[str] = []  # the node most recently started (error messages name it)
+
+
+def at(node: str) -> None:
+    """Note that *node* (an in-file path) is being written now."""
+    _node[:] = [node]
+
+
+def current_node() -> str | None:
+    """The node most recently noted by :func:`at` (None before any)."""
+    return _node[0] if _node else None
 
 
 def advance(nbytes: int = 0, datasets: int = 0) -> None:
@@ -102,6 +114,8 @@ def wants_bars(progress: bool | None) -> bool:
     """Whether to show bars: ``True``/``False`` as given; ``None`` (the CLI default) when stderr is a TTY."""
     if progress is not None:
         return progress
+    if os.environ.get("CI"):  # never in CI logs, even on a pseudo-terminal
+        return False
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from hdmf.build import GroupBuilder
 from hdmf.data_utils import AbstractDataChunkIterator, DataChunk
 
-from hdmf_zarr import progress
+from hdmf_zarr import paths, progress
 from hdmf_zarr.transfer.layout import Layout, hdf5_options, is_numeric_array, iter_datasets
 
 #: Bytes read from the source per block when copying a large array (bounded memory).
@@ -27,8 +27,11 @@ BLOCK_BYTES: Final = 64 << 20
 class BlockIterator(AbstractDataChunkIterator):
     """Read an array-like in blocks of whole chunks along the first axis (reports bytes to progress)."""
 
-    def __init__(self, array: Any, chunks: tuple[int, ...], *, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self, array: Any, chunks: tuple[int, ...], *, where: str = "", block_bytes: int = BLOCK_BYTES
+    ) -> None:
         self._array = array
+        self._where = where
         self._shape = tuple(int(s) for s in array.shape)
         self._dtype = np.dtype(array.dtype)
         self._chunks = chunks
@@ -44,6 +47,7 @@ class BlockIterator(AbstractDataChunkIterator):
         if self._start >= self._shape[0]:
             raise StopIteration
         stop = min(self._shape[0], self._start + self._rows)
+        progress.at(self._where)
         selection = (slice(self._start, stop), *(slice(0, n) for n in self._shape[1:]))
         block = np.asarray(self._array[selection])
         self._start = stop
@@ -73,8 +77,10 @@ def apply_hdf5_layout(root: GroupBuilder, layout: Layout) -> None:
         data = builder.data
         if not is_numeric_array(data) or 0 in data.shape:
             continue
-        options = hdf5_options(data, layout)
-        builder["data"] = H5DataIO(BlockIterator(data, options["chunks"]), **options)
+        where = paths.builder_path(builder)
+        options = hdf5_options(data, layout, where=where)
+        iterator = BlockIterator(data, options["chunks"], where=where)
+        builder["data"] = H5DataIO(iterator, **options)
 
 
 def write_hdf5(

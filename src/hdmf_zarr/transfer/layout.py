@@ -131,7 +131,7 @@ def zarr_chunks(
     return default_chunks(shape, itemsize)
 
 
-def hdf5_options(array: Any, layout: Layout) -> dict[str, Any]:
+def hdf5_options(array: Any, layout: Layout, *, where: str = "") -> dict[str, Any]:
     """``H5DataIO`` options for a Zarr source array: its chunk shape and gzip where it was compressed."""
     shape = tuple(int(s) for s in array.shape)
     chunks = zarr_chunks(shape, getattr(array, "chunks", None), array.dtype.itemsize, layout.chunks)
@@ -145,7 +145,8 @@ def hdf5_options(array: Any, layout: Layout) -> dict[str, Any]:
         options.update(compression="gzip", compression_opts=default if level is None else level)
     elif name not in ("auto", "keep", "none"):
         raise UnsupportedValueError(
-            f"HDF5 files are written with gzip or no compression; {name!r} has no portable HDF5 filter."
+            f"Cannot write dataset {where or array!r} to HDF5 with {name!r} compression: it has no portable "
+            "HDF5 filter. Use --compression gzip[:level], none or auto."
         )
     return options
 
@@ -181,3 +182,28 @@ def apply_zarr_layout(root: GroupBuilder, layout: Layout) -> None:
             builder["data"] = ZarrDataIO.from_h5py_dataset(
                 data, chunks=chunks, compressors=list(codecs), link_data=False
             )
+
+
+def describe_codec(codec: Any) -> str:
+    """A short name for a codec: ``gzip(5)``, ``zstd(0)``, ``blosc(lz4,5,shuffle)``, else its class."""
+    match codec:
+        case zarr.codecs.GzipCodec():
+            return f"gzip({codec.level})"
+        case zarr.codecs.ZstdCodec():
+            return f"zstd({codec.level})"
+        case zarr.codecs.BloscCodec():
+            cname = getattr(codec.cname, "value", codec.cname)
+            shuffle = getattr(codec.shuffle, "value", codec.shuffle)
+            return f"blosc({cname},{codec.clevel},{shuffle})"
+    config = getattr(codec, "get_config", None)
+    if callable(config):  # a numcodecs codec (v2 arrays)
+        cfg = dict(config())
+        name = cfg.pop("id", type(codec).__name__)
+        return f"{name}({','.join(str(v) for v in cfg.values())})"
+    return type(codec).__name__
+
+
+def describe_codecs(array: Any) -> str:
+    """The filters and compressors of a zarr array, short (``none`` when it stores raw bytes)."""
+    codecs = [*getattr(array, "filters", ()), *getattr(array, "compressors", ())]
+    return "+".join(describe_codec(c) for c in codecs) or "none"

@@ -327,6 +327,7 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
     await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
     for a, array in serial:
+        progress.at(a.path)
         if a.kind is DataKind.ITERATOR:
             final = await _write_iterator(array, a.data, a.path)
             nodes[a.path] = final.metadata
