@@ -60,7 +60,8 @@ def open_source(src: StoreLike, storage_options: dict[str, Any] | None = None) -
         from pynwb import NWBHDF5IO
 
         return NWBHDF5IO(os.fspath(src), mode="r", load_namespaces=True)  # type: ignore[arg-type]
-    return NWBZarrIO(src, mode="r", storage_options=storage_options)
+    # Each chunk is read once: no decoded-chunk cache (it would hold up to its budget for nothing).
+    return NWBZarrIO(src, mode="r", storage_options=storage_options, chunk_cache_bytes=0)
 
 
 def source_spec_documents(src_io: HDMFIO) -> spec_copy.SpecDocuments:

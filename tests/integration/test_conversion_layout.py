@@ -121,3 +121,69 @@ def test_external_links_are_refused_not_dropped(tmp_path: Path, source: Path) ->
     with pytest.raises(IncompleteConversionError, match=r"/acquisition/linked.*other\.nwb"):
         hdmf_zarr.convert(source, out)
     assert not out.exists()
+
+
+def test_conversion_memory_is_bounded_by_the_copy_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 48 MiB array converts both ways with 1 MiB blocks in well under its own size (tracemalloc
+    follows numpy's and the codecs' buffers), so a file larger than memory converts too."""
+    import tracemalloc
+
+    from hdmf_zarr.transfer import hdf5 as hdf5_transfer
+    from hdmf_zarr.write import execute
+
+    rows, channels = 3_000_000, 8
+    source = tmp_path / "big.nwb"
+    with h5py.File(source, "w"):
+        pass
+    nwb = NWBFile("big", "big-1", datetime(2024, 1, 1, tzinfo=UTC))
+    iterator = _RowBlocks(rows, channels)
+    nwb.add_acquisition(
+        TimeSeries(name="big", data=H5DataIO(iterator, chunks=(8192, channels)), unit="V", rate=1.0)
+    )
+    with NWBHDF5IO(source, "w") as io:
+        io.write(nwb)
+    array_mib = rows * channels * 2 / 2**20
+    monkeypatch.setattr(execute, "COPY_BLOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(hdf5_transfer, "BLOCK_BYTES", 1 << 20)
+    for src, dst, to_hdf5 in (
+        (source, tmp_path / "big.zarr", False),
+        (tmp_path / "big.zarr", tmp_path / "back.nwb", True),
+    ):
+        tracemalloc.start()
+        try:
+            hdmf_zarr.convert(src, dst, to_hdf5=to_hdf5)
+            peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+        assert peak_mib < array_mib / 3, (dst.name, peak_mib, array_mib)
+    with h5py.File(tmp_path / "back.nwb", "r") as h5:
+        np.testing.assert_array_equal(
+            h5["acquisition/big/data"][-5:], _RowBlocks.rows_at(rows - 5, rows, channels)
+        )
+
+
+class _RowBlocks:
+    """Rows made block by block (the test never holds the whole array either)."""
+
+    def __new__(cls, rows: int, channels: int) -> object:
+        from hdmf.data_utils import GenericDataChunkIterator
+
+        class Blocks(GenericDataChunkIterator):  # type: ignore[misc]
+            def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
+                return cls.rows_at(selection[0].start or 0, selection[0].stop or rows, channels)[
+                    :, selection[1]
+                ]
+
+            def _get_maxshape(self) -> tuple[int, int]:
+                return (rows, channels)
+
+            def _get_dtype(self) -> np.dtype[np.int16]:
+                return np.dtype(np.int16)
+
+        return Blocks(buffer_shape=(65536, channels), chunk_shape=(8192, channels))
+
+    @staticmethod
+    def rows_at(start: int, stop: int, channels: int) -> np.ndarray:
+        return (np.arange(start * channels, stop * channels) % 30011).astype(np.int16).reshape(-1, channels)

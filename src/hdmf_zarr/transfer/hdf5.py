@@ -28,7 +28,7 @@ class BlockIterator(AbstractDataChunkIterator):
     """Read an array-like in blocks of whole chunks along the first axis (reports bytes to progress)."""
 
     def __init__(
-        self, array: Any, chunks: tuple[int, ...], *, where: str = "", block_bytes: int = BLOCK_BYTES
+        self, array: Any, chunks: tuple[int, ...], *, where: str = "", block_bytes: int | None = None
     ) -> None:
         self._array = array
         self._where = where
@@ -36,7 +36,7 @@ class BlockIterator(AbstractDataChunkIterator):
         self._dtype = np.dtype(array.dtype)
         self._chunks = chunks
         row_bytes = max(1, math.prod(self._shape[1:]) * self._dtype.itemsize)
-        rows = max(1, block_bytes // row_bytes)
+        rows = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // row_bytes)
         self._rows = max(chunks[0], rows // chunks[0] * chunks[0])
         self._start = 0
 
