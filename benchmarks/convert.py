@@ -61,7 +61,7 @@ class _Noise:
         import numpy as np
         from hdmf.data_utils import GenericDataChunkIterator
 
-        class Noise(GenericDataChunkIterator):  # type: ignore[misc]
+        class Noise(GenericDataChunkIterator):
             def _get_data(self, selection: Any) -> Any:
                 start = selection[0].start or 0
                 rng = np.random.default_rng(start)
