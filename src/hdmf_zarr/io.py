@@ -21,7 +21,7 @@ from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr import paths
+from hdmf_zarr import paths, progress
 from hdmf_zarr.errors import (
     HdmfZarrWarning,
     IOClosedError,
@@ -320,15 +320,27 @@ class ZarrIO(HDMFIO):
         exhaust_dci: bool = True,
         **kwargs: Any,
     ) -> None:
-        """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
+        """Write *container*; the spec cache and consolidated metadata are written once, at the end.
+
+        ``progress=True`` shows tqdm bars (datasets and bytes stored; needs the ``progress`` extra).
+        """
         self._require_writable("write")
         kwargs.pop("number_of_jobs", None)
         kwargs.pop("max_threads_per_process", None)
         kwargs.pop("multiprocessing_context", None)
         kwargs.pop("consolidate_metadata", None)
-        super().write(
-            container=container, cache_spec=cache_spec, link_data=link_data, exhaust_dci=exhaust_dci, **kwargs
+        # progress=True: tqdm bars of datasets and bytes stored (progress.py); off unless asked.
+        bars = progress.bars(
+            bool(kwargs.pop("progress", False)), total_bytes=None, total_datasets=None, desc="write"
         )
+        with progress.activate(bars):
+            super().write(
+                container=container,
+                cache_spec=cache_spec,
+                link_data=link_data,
+                exhaust_dci=exhaust_dci,
+                **kwargs,
+            )
 
     def write_builder(
         self,

@@ -141,6 +141,11 @@ def test_a_failed_conversion_to_s3_deletes_what_it_wrote(s3: S3Server, hdf5_sour
         hdmf_zarr.convert(hdf5_source, url, storage_options=s3.storage_options())
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3.bucket, Prefix="atomic/").get("Contents", [])]
     assert keys == ["atomic/notes.txt"]
+    hdmf_zarr.convert(hdf5_source, url, storage_options=s3.storage_options())  # the retry completes
+    with NWBZarrIO(url, "r", storage_options=s3.storage_options()) as io:
+        np.testing.assert_array_equal(
+            io.read().acquisition["ts"].data[-2:], _nwbfile().acquisition["ts"].data[-2:]
+        )
 
 
 def test_cli_errors_are_one_line_with_exit_code_2(

@@ -187,3 +187,18 @@ class _RowBlocks:
     @staticmethod
     def rows_at(start: int, stop: int, channels: int) -> np.ndarray:
         return (np.arange(start * channels, stop * channels) % 30011).astype(np.int16).reshape(-1, channels)
+
+
+def test_write_shows_bars_only_with_progress_true(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nwb = NWBFile("bars", "bars-1", datetime(2024, 1, 1, tzinfo=UTC))
+    nwb.add_acquisition(TimeSeries(name="ts", data=np.arange(1000.0), unit="V", rate=1.0))
+    from hdmf_zarr import NWBZarrIO
+
+    with NWBZarrIO(tmp_path / "quiet.nwb.zarr", "w") as io:
+        io.write(nwb)
+    assert capsys.readouterr().err == ""
+    nwb2 = NWBFile("bars", "bars-2", datetime(2024, 1, 1, tzinfo=UTC))
+    nwb2.add_acquisition(TimeSeries(name="ts", data=np.arange(1000.0), unit="V", rate=1.0))
+    with NWBZarrIO(tmp_path / "bars.nwb.zarr", "w") as io:
+        io.write(nwb2, progress=True)
+    assert "write datasets" in capsys.readouterr().err
