@@ -351,7 +351,11 @@ class ZarrIO(HDMFIO):
         export_source: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Write *builder* and everything below it that is not yet in the file."""
+        """Write *builder* and everything below it that is not yet in the file.
+
+        ``spec_documents={(namespace, version): {name: JSON text}}`` caches those documents instead of
+        the manager's namespaces (a conversion keeps its source's cache this way).
+        """
         opened = self._require_writable("write")
         root = self.file
         written = self._written

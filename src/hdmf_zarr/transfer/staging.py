@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import StoreError, StoreExistsError
 from hdmf_zarr.store import StoreLike
 
-#: Hidden sibling names of outputs being written (``.<name>.partial-<id>``) and of replaced outputs.
-PARTIAL_MARK = ".partial-"
-REPLACED_MARK = ".replaced-"
+PARTIAL_MARK = fmt.PARTIAL_MARK
+REPLACED_MARK = fmt.REPLACED_MARK
 
 
 def _is_url(dst: StoreLike) -> bool:
