@@ -15,7 +15,7 @@ Two sources are made first (int16 noise, ``rows x channels``; 16,000,000 x 64 = 
   with exactly the chunks and codecs ours produced (our venv, no hdmf).
 
 Each worker prints one JSON line: wall time of the conversion, peak RSS of the process (``ru_maxrss``)
-and its RSS before the conversion. Results: ``benchmarks/results/<date>-convert.{jsonl,md}``.
+and its RSS before the conversion. Results: ``benchmarks/results/<date>-convert[-<variants>].{jsonl,md}`` (the suffix when a subset ran).
 """
 
 from __future__ import annotations
@@ -274,7 +274,8 @@ def driver(args: argparse.Namespace) -> None:
             results[variant] = row
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    out = HERE / "results" / f"{meta['date']}-convert"
+    subset = "" if sorted(args.variants) == ["contiguous", "gzip"] else "-" + "-".join(args.variants)
+    out = HERE / "results" / f"{meta['date']}-convert{subset}"
     with open(out.with_suffix(".jsonl"), "w") as fh:
         for variant, row in results.items():
             for contender, rec in row.items():

@@ -10,6 +10,7 @@ and caches that schema (hdmf's export).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -102,15 +103,8 @@ def _totals(root: GroupBuilder) -> tuple[int, int]:
         data = builder.data
         data = getattr(data, "data", data)  # a DataIO
         if is_numeric_array(data):
-            nbytes += int(data.dtype.itemsize) * int(_prod(data.shape))
+            nbytes += int(data.dtype.itemsize) * math.prod(int(s) for s in data.shape)
     return nbytes, count
-
-
-def _prod(shape: Any) -> int:
-    out = 1
-    for s in shape:
-        out *= int(s)
-    return out
 
 
 def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
