@@ -15,7 +15,8 @@ Two sources are made first (int16 noise, ``rows x channels``; 16,000,000 x 64 = 
   with exactly the chunks and codecs ours produced (our venv, no hdmf).
 
 Each worker prints one JSON line: wall time of the conversion, peak RSS of the process (``ru_maxrss``)
-and its RSS before the conversion. Results: ``benchmarks/results/<date>-convert[-<variants>].{jsonl,md}`` (the suffix when a subset ran).
+and its RSS before the conversion. Results: ``benchmarks/results/<date>-convert[-<variants>].{jsonl,md}``
+(the suffix when a subset ran).
 """
 
 from __future__ import annotations
