@@ -17,6 +17,7 @@ from hdmf_zarr.errors import HdmfZarrError
 from hdmf_zarr.io import ZarrIO
 from hdmf_zarr.progress import current_node, wants_bars
 from hdmf_zarr.transfer.layout import describe_codecs
+from hdmf_zarr.transfer.specs import cached_versions
 
 
 def _info(path: str) -> int:
@@ -27,6 +28,8 @@ def _info(path: str) -> int:
         for key in ("namespace", "neurodata_type", "data_type", "nwb_version", "object_id"):
             if key in root.attrs:
                 print(f"  {key}: {root.attrs[key]}")
+        cached = ", ".join(f"{ns} {version}" for ns, version in cached_versions(root)) or "none"
+        print(f"  cached namespaces: {cached}")
         groups = arrays = 0
         for name, node in sorted(root.members(max_depth=None)):
             if name.startswith("specifications"):

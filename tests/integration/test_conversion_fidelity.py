@@ -16,6 +16,7 @@ from pynwb.device import Device, DeviceModel
 
 import hdmf_zarr
 from hdmf_zarr import NWBZarrIO
+from hdmf_zarr.cli import main
 from hdmf_zarr.read.lazy import CastArray
 from hdmf_zarr.testing.builders import assert_builders_equal
 from hdmf_zarr.transfer.specs import hdf5_documents, zarr_documents
@@ -41,7 +42,9 @@ def _validate(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("source", OLD_FILES, ids=lambda p: p.stem)
-def test_old_pynwb_files_keep_their_namespaces_both_ways(tmp_path: Path, source: Path) -> None:
+def test_old_pynwb_files_keep_their_namespaces_both_ways(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     as_zarr = tmp_path / f"{source.stem}.nwb.zarr"
     hdmf_zarr.convert(source, as_zarr)
     assert _cached(as_zarr) == _cached(source)  # every namespace and version, nothing installed added
@@ -52,6 +55,9 @@ def test_old_pynwb_files_keep_their_namespaces_both_ways(tmp_path: Path, source:
     assert _validate(back) == _validate(source)
     with NWBZarrIO(as_zarr, "r") as io:
         assert io.file.attrs["nwb_version"] == h5py.File(source, "r").attrs["nwb_version"]
+    assert main(["info", str(as_zarr)]) == 0
+    listed = ", ".join(f"{ns} {v}" for ns, v in sorted(_cached(source))) or "none"
+    assert f"cached namespaces: {listed}\n" in capsys.readouterr().out
 
 
 def test_zarr_to_hdf5_adds_no_schema_defaults(tmp_path: Path) -> None:

@@ -41,22 +41,39 @@ def hdf5_documents(h5file: Any) -> SpecDocuments:
     return out
 
 
-def zarr_documents(root: Any) -> SpecDocuments:
-    """The specification documents cached in an open root ``zarr.Group`` of either dialect."""
+def _document_nodes(root: Any) -> tuple[str, dict[str, Any]]:
+    """(prefix, {path: metadata}) of the cached documents of an open root ``zarr.Group`` (no fetch)."""
     from hdmf_zarr.read import build_index
-    from hdmf_zarr.read.scalars import fetch_values
 
     specloc = root.attrs.get(fmt.SPECLOC_ATTR)
     record = fmt.decode_reference_attr(specloc, where=str(root.store))
     location = record.path if record is not None else specloc
     if not isinstance(location, str):
-        return {}
+        return "", {}
     prefix = paths.normalise(location).rstrip("/") + "/"
     wanted: dict[str, Any] = {}
     for path, meta in build_index(root).nodes.items():
         parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
         if len(parts) == 3 and all(parts):
             wanted[path] = meta
+    return prefix, wanted
+
+
+def cached_versions(root: Any) -> list[tuple[str, str]]:
+    """The (namespace, version) pairs cached in an open root ``zarr.Group``, sorted."""
+    prefix, nodes = _document_nodes(root)
+    pairs: set[tuple[str, str]] = set()
+    for path in nodes:
+        ns_name, version, _ = path[len(prefix) :].split("/")
+        pairs.add((ns_name, version))
+    return sorted(pairs)
+
+
+def zarr_documents(root: Any) -> SpecDocuments:
+    """The specification documents cached in an open root ``zarr.Group`` of either dialect."""
+    from hdmf_zarr.read.scalars import fetch_values
+
+    prefix, wanted = _document_nodes(root)
     out: SpecDocuments = {}
     for path, value in fetch_values(root.store, wanted, text_in_fill=True).items():
         ns_name, version, name = path[len(prefix) :].split("/")
