@@ -174,7 +174,8 @@ def _to_zarr(
 ) -> None:
     from hdmf_zarr.nwb import NWBZarrIO
 
-    with NWBZarrIO(target, mode="w", manager=src_io.manager, **options) as dst_io:
+    mode = "w" if options.get("force_overwrite") else "w-"  # a conversion replaces a file only when asked
+    with NWBZarrIO(target, mode=mode, manager=src_io.manager, **options) as dst_io:
         if upgrade:
             dst_io.export(src_io=src_io, write_args={"link_data": False}, clear_cache=True)
             return

@@ -169,6 +169,12 @@ class ZarrIO(HDMFIO):
     def is_open(self) -> bool:
         return self._opened is not None
 
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is not None and self._opened is not None and self._opened.writable:
+            # The block failed: a file written aside (mode 'w', zip) is not published; the old one stays.
+            self._write_failed = True
+        self.close()
+
     def close(self) -> None:
         for other in self._foreign.values():
             other.close()

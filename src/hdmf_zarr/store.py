@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from zarr.storage import LocalStore, MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import ModeError, ReadOnlyStoreError, StoreError, StoreExistsError, StoreNotFoundError
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
+from hdmf_zarr.staging import Staged, StagingFolder
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
 from hdmf_zarr.ziparchive import read_store as read_zip
 
@@ -56,7 +56,7 @@ class OpenedStore:
     location: StoreLocation
     mode: Mode
     zarr_format: fmt.ZarrFormat | None  # the dialect found in an existing store; None for a new one
-    staged: StagedZip | None = None  # a zip being written: published on a successful close
+    staged: Staged | None = None  # a file written aside (staging.py, zip): published on a successful close
     root_document: bytes | None = None  # the v3 root zarr.json, when detecting the dialect fetched it
 
     @property
@@ -159,6 +159,10 @@ def _detect(store: Store) -> tuple[fmt.ZarrFormat | None, bytes | None]:
     return sync(_detect_store_format(store))
 
 
+def _holds_files(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
 def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
     where = str(path)
     found = _detect_local_format(path) if path.is_dir() else None
@@ -171,23 +175,41 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore
             f"No Zarr store at {where!r} (no {fmt.V3_METADATA_KEY} or {fmt.V2_GROUP_KEY} there). "
             "Check the path, or open with mode='w' to create a new file."
         )
-    if mode in ("w-", "x") and found is not None:
-        raise StoreExistsError(f"A Zarr store already exists at {where!r}; mode {mode!r} never replaces one.")
-    if mode == "w" and found is not None:
-        if not force_overwrite:
-            raise StoreExistsError(
-                f"A Zarr store already exists at {where!r}. Nothing was deleted. Pass force_overwrite=True "
-                "to replace it, open with mode='a' to modify it, or choose another path."
-            )
-        shutil.rmtree(path)
-        found = None
-    if mode in CREATE_MODES or mode == "a":
+    if mode in CREATE_MODES:
+        return _open_local_staged(path, mode, found, force_overwrite=force_overwrite)
+    if mode == "a":
         path.mkdir(parents=True, exist_ok=True)
     store = LocalStore(path, read_only=mode == "r")
     return OpenedStore(store, StoreLocation(str(path.resolve())), mode, found)
 
 
+def _open_local_staged(
+    path: Path, mode: Mode, found: fmt.ZarrFormat | None, *, force_overwrite: bool
+) -> OpenedStore:
+    """A new file is written in a staging folder beside *path* and swapped in by a successful close."""
+    where = str(path)
+    if mode in ("w-", "x") and (found is not None or _holds_files(path)):
+        raise StoreExistsError(
+            f"A Zarr store already exists at {where!r}; mode {mode!r} never replaces one. "
+            "Nothing was deleted."
+        )
+    if mode == "w" and found is None and _holds_files(path) and not force_overwrite:
+        raise StoreExistsError(
+            f"{where!r} is a folder that holds files but no Zarr group (another program's folder, or a "
+            "write that was killed before it finished). Nothing was deleted. Pass force_overwrite=True to "
+            "replace it, or choose another path."
+        )
+    staged = StagingFolder.begin(path)
+    staged.replace = mode == "w"
+    store = LocalStore(staged.path)
+    return OpenedStore(store, StoreLocation(str(path.resolve())), mode, None, staged=staged)
+
+
 def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
+    if isinstance(store, LocalStore) and mode in CREATE_MODES and not store.read_only:
+        return _open_local(Path(store.root), mode, force_overwrite=force_overwrite)
+    if isinstance(store, MemoryStore) and mode == "w" and not store.read_only:
+        return _open_memory_staged(store)
     found, root_doc = _detect(store)
     where = describe_source(store)
     if mode in ("r", "r+") and found is None:
@@ -201,8 +223,10 @@ def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> Opened
     if mode == "w" and found is not None:
         if not force_overwrite:
             raise StoreExistsError(
-                f"The store {where} already holds a Zarr group. Nothing was deleted. Pass "
-                "force_overwrite=True to replace it, or open with mode='a' to modify it."
+                f"The store {where} already holds a Zarr group. Nothing was deleted. This kind of store "
+                "cannot swap a new file in atomically, so mode 'w' replaces a file here only with "
+                "force_overwrite=True, which deletes the old file before the new one is written. Or open "
+                "with mode='a' to modify it, or write to another path."
             )
         from zarr.core.sync import sync
 
@@ -211,6 +235,38 @@ def _open_existing(store: Store, mode: Mode, *, force_overwrite: bool) -> Opened
     if mode == "r" and not store.read_only:
         store = store.with_read_only(True)
     return OpenedStore(store, location_of(store), mode, found, root_document=root_doc if found else None)
+
+
+def _open_memory_staged(store: MemoryStore) -> OpenedStore:
+    """Mode 'w' on a memory store: written into a fresh memory store, copied over the target on close."""
+    staged = StagedMemory(target=store, staging=MemoryStore())
+    return OpenedStore(staged.staging, location_of(store), "w", None, staged=staged)
+
+
+@dataclass(slots=True)
+class StagedMemory:
+    """A new file for a memory store, held aside until the write succeeds (then it replaces the target)."""
+
+    target: MemoryStore
+    staging: MemoryStore
+
+    def commit(self) -> None:
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
+        async def copy() -> None:
+            await self.target.clear()
+            async for key in self.staging.list():
+                value = await self.staging.get(key, prototype=default_buffer_prototype())
+                if value is not None:
+                    await self.target.set(key, value)
+
+        sync(copy())
+
+    def discard(self) -> None:
+        from zarr.core.sync import sync
+
+        sync(self.staging.clear())
 
 
 def _open_url(
@@ -238,11 +294,8 @@ def _open_zip(path: Path, mode: Mode, *, force_overwrite: bool) -> OpenedStore:
             "open with mode='w' to create it."
         )
     if mode in ("w-", "x") and exists:
-        raise StoreExistsError(f"{where!r} already exists; mode {mode!r} never replaces it.")
-    if mode == "w" and exists and not force_overwrite:
         raise StoreExistsError(
-            f"{where!r} already exists. Nothing was deleted. Pass force_overwrite=True to replace it, "
-            "or open with mode='a' to modify it."
+            f"{where!r} already exists; mode {mode!r} never replaces it. Nothing was deleted."
         )
     location = StoreLocation(str(path.resolve()))
     if mode == "r":
@@ -262,9 +315,10 @@ def open_store(
 ) -> OpenedStore:
     """Open *store_like* in *mode* and return the store with its location and dialect.
 
-    ``r`` reads an existing store; ``r+`` modifies one; ``a`` modifies or creates; ``w`` creates and
-    refuses to replace an existing store unless ``force_overwrite`` is set; ``w-``/``x`` create and
-    never replace.
+    ``r`` reads an existing store; ``r+`` modifies one; ``a`` modifies or creates; ``w`` creates or
+    replaces; ``w-``/``x`` create and never replace. In create modes, folders, zip files and memory stores
+    are written aside and published by a successful close (the old file stays until then); other stores
+    (object stores, fsspec) replace a file only with ``force_overwrite`` (see README "Modes").
     """
     checked = check_mode(mode)
     if isinstance(store_like, Store):
