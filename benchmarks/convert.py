@@ -14,7 +14,8 @@ Two sources are made first (int16 noise, ``rows x channels``; 16,000,000 x 64 = 
 - ``raw``: the floor: h5py -> zarr-python copy of the same array, block by block (64 MiB), into an array
   with exactly the chunks and codecs ours produced (our venv, no hdmf).
 
-Each worker prints one JSON line: wall time of the conversion, peak RSS of the process (``ru_maxrss``)
+Dirty pages are flushed (``os.sync``) before each contender. Each worker prints one JSON line: wall
+time of the conversion, peak RSS of the process (``ru_maxrss``)
 and its RSS before the conversion. Results: ``benchmarks/results/<date>-convert[-<variants>].{jsonl,md}``
 (the suffix when a subset ran).
 """
@@ -185,6 +186,7 @@ def _size_mib(path: Path) -> float:
 
 
 def _run(contender: str, src: Path, dst: Path, like: Path | None) -> dict[str, Any]:
+    os.sync()  # flush what the previous step wrote, so no contender pays for another's writeback
     cmd = [_python(contender), __file__, "--worker", contender, "--src", str(src), "--dst", str(dst)]
     if like is not None:
         cmd += ["--like", str(like)]
