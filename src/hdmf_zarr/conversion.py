@@ -179,7 +179,7 @@ def _to_zarr(
         if upgrade:
             dst_io.export(src_io=src_io, write_args={"link_data": False}, clear_cache=True)
             return
-        apply_zarr_layout(builder, layout)
+        apply_zarr_layout(builder, layout, zarr_format=options.get("zarr_format") or fmt.DEFAULT_ZARR_FORMAT)
         dst_io.write_builder(builder, link_data=False, spec_documents=source_spec_documents(src_io))
 
 

@@ -202,3 +202,18 @@ def test_write_shows_bars_only_with_progress_true(tmp_path: Path, capsys: pytest
     with NWBZarrIO(tmp_path / "bars.nwb.zarr", "w") as io:
         io.write(nwb2, progress=True)
     assert "write datasets" in capsys.readouterr().err
+
+
+def test_a_sharded_zarr_source_keeps_its_shards(tmp_path: Path) -> None:
+    from hdmf_zarr import NWBZarrIO, ZarrDataIO
+
+    nwb = NWBFile("shards", "shards-1", datetime(2024, 1, 1, tzinfo=UTC))
+    data = ZarrDataIO(np.arange(8000, dtype=np.int16).reshape(1000, 8), chunks=(100, 8), shards=(500, 8))
+    nwb.add_acquisition(TimeSeries(name="sharded", data=data, unit="V", rate=1.0))
+    first, second = tmp_path / "a.nwb.zarr", tmp_path / "b.nwb.zarr"
+    with NWBZarrIO(first, "w") as io:
+        io.write(nwb)
+    hdmf_zarr.convert(first, second)
+    out = _array(second, "sharded")
+    assert (out.chunks, out.shards) == ((100, 8), (500, 8))
+    np.testing.assert_array_equal(out[:], _array(first, "sharded")[:])

@@ -166,8 +166,11 @@ def is_numeric_array(data: Any) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "biufc" and len(data.shape) >= 1
 
 
-def apply_zarr_layout(root: GroupBuilder, layout: Layout) -> None:
-    """Wrap the stored numeric arrays of *root* (h5py or zarr) in ZarrDataIO with the chosen layout."""
+def apply_zarr_layout(root: GroupBuilder, layout: Layout, *, zarr_format: int = 3) -> None:
+    """Wrap the stored numeric arrays of *root* (h5py or zarr) in ZarrDataIO with the chosen layout.
+
+    A sharded Zarr source keeps its shards too (chunks ``keep``, a v3 destination).
+    """
     for builder in iter_datasets(root):
         data = builder.data
         if not is_numeric_array(data) or 0 in data.shape:
@@ -176,7 +179,10 @@ def apply_zarr_layout(root: GroupBuilder, layout: Layout) -> None:
         chunks = zarr_chunks(shape, data.chunks, data.dtype.itemsize, layout.chunks)
         if isinstance(data, zarr.Array):
             codecs = codecs_for_zarr(data, layout.compression)
-            builder["data"] = ZarrDataIO(data, chunks=chunks, compressors=list(codecs), link_data=False)
+            shards = data.shards if layout.chunks == "keep" and zarr_format == 3 else None
+            builder["data"] = ZarrDataIO(
+                data, chunks=chunks, shards=shards, compressors=list(codecs), link_data=False
+            )
         elif type(data).__module__.startswith("h5py"):
             codecs = codecs_for_hdf5(data, layout.compression)
             builder["data"] = ZarrDataIO.from_h5py_dataset(
