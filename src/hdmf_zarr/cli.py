@@ -129,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_info.add_argument("path")
     p_validate = sub.add_parser("validate", help="validate an NWB Zarr file against its cached schema")
     p_validate.add_argument("path")
+    for command in (p_info, p_validate, sub.choices["convert"]):  # --debug also after the command
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     args = parser.parse_args(argv)
     try:
         if args.command == "convert":

@@ -161,3 +161,5 @@ def test_cli_errors_are_one_line_with_exit_code_2(
     assert not dst.exists()
     with pytest.raises(hdmf_zarr.errors.UnsupportedValueError, match="portable HDF5"):
         main(["--debug", "convert", str(zarr_source), str(dst), "--to-hdf5", "--compression", "zstd"])
+    with pytest.raises(hdmf_zarr.errors.UnsupportedValueError, match="portable HDF5"):
+        main(["convert", str(zarr_source), str(dst), "--to-hdf5", "--compression", "zstd", "--debug"])
