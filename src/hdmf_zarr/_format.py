@@ -31,6 +31,18 @@ V2_LINKS_ATTR: Final = "zarr_link"
 V2_DTYPE_ATTR: Final = "zarr_dtype"
 V2_REFERENCE_VALUE_KEY: Final = "value"
 
+# -- Node names (docs/format.md#names) ----------------------------------------------------------------
+#: First character of an escaped node key or attribute name; inside a key, ``!21`` is "!" and ``!5C`` "\\".
+NAME_ESCAPE: Final = "!"
+#: On a node whose key is a shortened escape (its name is too long for a file name): the original name.
+NAME_ATTR: Final = "_NAME"
+#: Longest node key, in UTF-8 bytes: a file name on every common filesystem (ext4, APFS, NTFS).
+MAX_KEY_BYTES: Final = 255
+#: Marks a shortened key: ``!`` + escaped prefix + ``!H`` + digest of the full name.
+SHORTENED_KEY_MARK: Final = "!H"
+#: Hex digits of the SHA-256 of the name kept in a shortened key.
+SHORTENED_KEY_DIGEST_CHARS: Final = 32
+
 #: Attributes that belong to the convention and never reach a builder.
 RESERVED_ATTRS: Final = frozenset(
     {
@@ -42,8 +54,11 @@ RESERVED_ATTRS: Final = frozenset(
         VALUE_IN_FILL_ATTR,
         V2_LINKS_ATTR,
         V2_DTYPE_ATTR,
+        NAME_ATTR,
     }
 )
+#: Attribute names a user attribute may not take as is: they are stored escaped (docs/format.md#names).
+RESERVED_ATTR_NAMES: Final = RESERVED_ATTRS | {REFERENCE_KEY}
 
 # -- Dtype tokens stored in _DTYPE / zarr_dtype (docs/format.md#dtype-tokens) --------------------------
 DTYPE_OBJECT_REFERENCE: Final = "object_reference"
@@ -76,6 +91,14 @@ V3_METADATA_KEY: Final = "zarr.json"
 V2_GROUP_KEY: Final = ".zgroup"
 V2_ARRAY_KEY: Final = ".zarray"
 V2_ATTRS_KEY: Final = ".zattrs"
+#: Object names zarr keeps for node documents: a node may not use them as its key (docs/format.md#names).
+RESERVED_NODE_KEYS: Final = frozenset(
+    {V3_METADATA_KEY, V2_GROUP_KEY, V2_ARRAY_KEY, V2_ATTRS_KEY, V2_CONSOLIDATED_KEY}
+)
+
+# -- Writes in progress (docs/format.md#writes-in-progress) ------------------------------------------
+#: Object at the store root while a writer modifies the store in place; a successful close removes it.
+WRITE_MARK_KEY: Final = ".hdmf_zarr_write.json"
 
 
 def _require_str(obj: Mapping[str, Any], key: str, *, kind: str, where: str) -> str:
@@ -155,6 +178,48 @@ class ReferenceRecord:
             path=_require_str(obj, "path", kind="Reference", where=where),
             object_id=_optional_str(obj, "object_id"),
             source_object_id=_optional_str(obj, "source_object_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMarkRecord:
+    """The in-progress mark: who started a write, when, in which mode (docs/format.md#writes-in-progress)."""
+
+    mode: str
+    started: str  # ISO 8601, UTC
+    host: str
+    pid: int
+    token: str  # unique per write: a writer that reads its own token back holds the mark
+    writer: str  # package and version that wrote the mark
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "started": self.started,
+            "host": self.host,
+            "pid": self.pid,
+            "token": self.token,
+            "writer": self.writer,
+        }
+
+    @classmethod
+    def from_json(cls, obj: object, *, where: str) -> Self:
+        if not isinstance(obj, Mapping):
+            raise FormatError(f"In-progress mark {WRITE_MARK_KEY} in {where!r} is not a JSON object: {obj!r}")
+        pid = obj.get("pid")
+        return cls(
+            mode=_require_str(obj, "mode", kind="In-progress mark", where=where),
+            started=_require_str(obj, "started", kind="In-progress mark", where=where),
+            host=_optional_str(obj, "host") or "?",
+            pid=pid if isinstance(pid, int) else -1,
+            token=_optional_str(obj, "token") or "",
+            writer=_optional_str(obj, "writer") or "?",
+        )
+
+    def describe(self) -> str:
+        return (
+            f"a write in mode {self.mode!r} started at {self.started} by process {self.pid} on {self.host} "
+            f"({self.writer})"
         )
 
 

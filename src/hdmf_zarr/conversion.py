@@ -142,7 +142,9 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
         total_bytes, total_datasets = _totals(builder)
         reporter = progress_bars(progress, total_bytes=total_bytes, total_datasets=total_datasets)
         with (
-            staging.staged(dst, force_overwrite=force_overwrite, storage_options=storage_options) as target,
+            staging.staged(
+                dst, force_overwrite=force_overwrite, storage_options=storage_options, hdf5=to_hdf5
+            ) as target,
             _progress.activate(reporter),
         ):
             if to_hdf5:

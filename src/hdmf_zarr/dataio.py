@@ -20,7 +20,7 @@ from numcodecs.abc import Codec as NumcodecsCodec
 from zarr.abc.codec import ArrayArrayCodec, BytesBytesCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
-from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
+from hdmf_zarr.errors import HdmfZarrWarning, InvalidOptionError, UnsupportedValueError
 
 #: Target size of one uncompressed chunk. ~1 MiB keeps a 1-second slice of a 64-channel int16
 #: recording to a handful of chunks while keeping per-chunk overhead small.
@@ -185,6 +185,38 @@ def as_v2_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_chunk_size(value: object) -> bool:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        return False
+    return int(value) >= 1
+
+
+def check_chunk_shape(value: Any, *, option: str, data: Any = None) -> Any:
+    """Return *value* if it is a usable ``chunks``/``shards`` option, else raise InvalidOptionError.
+
+    Accepted: None or True (the default chunking), False (one chunk), or one positive integer per axis
+    of the data. Zero, negative, fractional or nested sizes and a bare number are refused: they would
+    be truncated, or write one object per element.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    sizes = list(value) if isinstance(value, list | tuple | np.ndarray) else None
+    bad = [v for v in sizes if not _is_chunk_size(v)] if sizes is not None else [value]
+    if bad:
+        raise InvalidOptionError(
+            f"ZarrDataIO({option}={value!r}) is not a chunk shape: give one positive integer per axis "
+            f"(for example {option}=(1000,) or (1000, 64)); {bad[0]!r} is not one. The axis length gives "
+            "one chunk along that axis; None or True choose the default chunking."
+        )
+    shape = getattr(data, "shape", None)
+    if sizes is not None and isinstance(shape, tuple) and len(shape) != len(sizes):
+        raise InvalidOptionError(
+            f"ZarrDataIO({option}={value!r}) gives {len(sizes)} sizes for data with {len(shape)} axes "
+            f"(shape {shape!r}); give one size per axis."
+        )
+    return tuple(int(v) for v in sizes) if sizes is not None else value
+
+
 def _is_lazy_array(data: object) -> bool:
     return type(data).__module__.startswith("dask.array") and hasattr(data, "chunks")
 
@@ -229,7 +261,7 @@ class ZarrDataIO(DataIO):
             self.data = data
         else:
             super().__init__(data=data, dtype=dtype, shape=shape)
-        self._chunks = chunks
+        self._chunks = check_chunk_shape(chunks, option="chunks", data=data)
         self._fillvalue = fillvalue
         self._compressors_given = compressors
         self._filters_given = filters
@@ -237,7 +269,11 @@ class ZarrDataIO(DataIO):
             as_zarr_codecs(filters, option="filters"), as_zarr_codecs(compressors, option="compressors")
         )
         self._serializer = serializer
-        self._shards = tuple(shards) if shards is not None else None
+        self._shards = check_chunk_shape(shards, option="shards", data=data)
+        if isinstance(self._shards, bool):
+            raise InvalidOptionError(
+                f"ZarrDataIO(shards={shards!r}) is not a shard shape: give one size per axis."
+            )
         self._link_data = bool(link_data)
 
     @property

@@ -9,17 +9,18 @@ the same target recognises it by its name and the free lock and removes it. The 
 touched before the new one is complete.
 
 Where the exchange is not available (another OS, or a filesystem without it), the swap is two renames:
-the target is first moved aside under a staging name, so a kill between the two renames leaves the old
-file in ``.<name>.staging-<id>`` and no file at the target (nothing is lost; the next writer removes it).
+the target is first moved aside to ``.<name>.replaced-<id>``, so a kill between the two renames leaves
+the old file there and no file at the target (nothing is lost: rename it back). Debris sweeps never
+touch ``.replaced-`` folders.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Final, Protocol
 from hdmf_zarr.errors import StoreExistsError
 
 _STAGING_INFIX: Final = ".staging-"
+_REPLACED_INFIX: Final = ".replaced-"
 _ID_CHARS: Final = 12
 _RENAME_NOREPLACE: Final = 1
 _RENAME_EXCHANGE: Final = 2
@@ -57,12 +59,28 @@ def _new_staging_path(target: Path) -> Path:
     return target.parent / f"{staging_prefix(target)}{uuid.uuid4().hex[:_ID_CHARS]}"
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int, *, wait: bool = False) -> bool | None:
+    """Take an exclusive ``flock`` on *fd*: True taken, False held by another open file, None: no flock.
+
+    None on Windows and on filesystems without flock (some network filesystems): callers then cannot
+    tell a live writer from a dead one, and act safely (no sweep; the in-progress mark alone).
+    """
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError:
+        return None
     return True
+
+
+def open_for_lock(path: Path) -> int:
+    """A descriptor of the folder or file *path* to lock (read-only; folders need no write access)."""
+    return os.open(path, os.O_RDONLY)
 
 
 def remove_debris(target: Path) -> list[Path]:
@@ -75,11 +93,11 @@ def remove_debris(target: Path) -> list[Path]:
         if not _is_staging_name(entry.name, target) or not entry.is_dir():
             continue
         try:
-            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+            fd = open_for_lock(entry)
         except OSError:
             continue  # removed by someone else meanwhile
         try:
-            if _try_lock(fd):
+            if try_lock(fd):  # its writer is gone (None: cannot tell, so it stays)
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
         finally:
@@ -89,6 +107,8 @@ def remove_debris(target: Path) -> list[Path]:
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
     """Rename with *flags*; False when the OS or filesystem does not offer renameat2 (caller falls back)."""
+    if sys.platform == "win32":
+        return False
     libc = ctypes.CDLL(None, use_errno=True)
     func = getattr(libc, "renameat2", None)
     if func is None:
@@ -104,10 +124,10 @@ def _renameat2(src: Path, dst: Path, flags: int) -> bool:
 def _locked_folder(path: Path) -> int | None:
     """Lock the folder *path* (waiting if needed); None when it vanished or was replaced meanwhile."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = open_for_lock(path)
     except FileNotFoundError:
         return None
-    fcntl.flock(fd, fcntl.LOCK_EX)  # marks the folder as alive
+    try_lock(fd, wait=True)  # marks the folder as alive (where flock exists)
     try:
         same = os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
@@ -144,6 +164,8 @@ class StagingFolder:
         while True:
             path = _new_staging_path(target)
             path.mkdir()
+            if sys.platform == "win32":
+                return cls(target, path, None)  # no folder locks there: nothing sweeps staging folders
             fd = _locked_folder(path)
             if fd is not None:
                 return cls(target, path, fd)
@@ -188,8 +210,9 @@ class StagingFolder:
     def _exchange(self) -> None:
         if _renameat2(self.path, self.target, _RENAME_EXCHANGE):
             return
-        # No atomic exchange: move the old file aside under a staging name first (see module docstring).
-        aside = _new_staging_path(self.target)
+        # No atomic exchange: move the old file aside first (see module docstring). Its name is not a
+        # staging name, so no debris sweep removes it while the target is missing.
+        aside = self.target.parent / f".{self.target.name}{_REPLACED_INFIX}{uuid.uuid4().hex[:_ID_CHARS]}"
         os.rename(self.target, aside)
         os.rename(self.path, self.target)
         os.rename(aside, self.path)  # so that discard() removes the old file

@@ -19,6 +19,7 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore, ZipStore
 
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.errors import StoreError
 from hdmf_zarr.staging import StagingFolder
 
 _STORE_FOLDER: Final = "store"  # inside the staging folder: the files of the zip being written
@@ -27,8 +28,13 @@ _PACKED_NAME: Final = "packed.zip"  # inside the staging folder: the zip before 
 
 def zip_dialect(path: Path) -> fmt.ZarrFormat | None:
     """The dialect of the group at the root of the zip file at *path* (None: no group there)."""
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise StoreError(
+            f"{str(path)!r} is not a readable zip file ({exc}); a '.zip' path must be a zip of a Zarr store."
+        ) from exc
     if fmt.V3_METADATA_KEY in names:
         return 3
     if fmt.V2_GROUP_KEY in names or fmt.V2_CONSOLIDATED_KEY in names:

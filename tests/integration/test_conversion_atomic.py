@@ -135,12 +135,12 @@ def test_a_killed_conversion_leaves_nothing_at_the_destination(
 
 def test_a_failed_conversion_to_s3_deletes_what_it_wrote(s3: S3Server, hdf5_source: Path) -> None:
     client = s3.client()
-    client.put_object(Bucket=s3.bucket, Key="atomic/notes.txt", Body=b"kept")
+    client.put_object(Bucket=s3.bucket, Key="atomic-notes.txt", Body=b"kept")  # beside the prefix
     url = f"s3://{s3.bucket}/atomic"
     with pytest.raises(RuntimeError, match="injected"), progress.activate(_Fail()):
         hdmf_zarr.convert(hdf5_source, url, storage_options=s3.storage_options())
-    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3.bucket, Prefix="atomic/").get("Contents", [])]
-    assert keys == ["atomic/notes.txt"]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3.bucket, Prefix="atomic").get("Contents", [])]
+    assert keys == ["atomic-notes.txt"]
     hdmf_zarr.convert(hdf5_source, url, storage_options=s3.storage_options())  # the retry completes
     with NWBZarrIO(url, "r", storage_options=s3.storage_options()) as io:
         np.testing.assert_array_equal(

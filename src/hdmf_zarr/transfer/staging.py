@@ -1,12 +1,12 @@
 """Publish a conversion's output only when it is complete: nothing is left at the destination otherwise.
 
-Layer: applications. A local destination (HDF5 file or Zarr folder) is written under a hidden sibling
-name (``.<stem>.partial-<id><suffix>``) and renamed into place at the end, so a failed or killed
-(``kill -9``) conversion never leaves a file at the destination, and ``force_overwrite`` replaces the
-old file only once the new one is complete. A ``.zip`` destination is already staged by the store
-layer. An object-store prefix cannot be renamed: its root document is written last (so a killed run
-leaves no readable file), and a failed run deletes the objects it wrote (objects already under the
-prefix stay)."""
+Layer: applications. New local Zarr folders and zip files are already staged by the store layer
+(``hdmf_zarr.staging``: ``.<name>.staging-<id>``, swapped in on a successful close). An HDF5 output is
+written here under a hidden sibling name (``.<stem>.partial-<id><suffix>``) and renamed into place at
+the end, so a failed or killed (``kill -9``) conversion never leaves a file at the destination, and
+``force_overwrite`` replaces the old file only once the new one is complete. An object-store prefix
+cannot be renamed: the store layer marks an unfinished write, and a failed run deletes the objects it
+wrote (objects already under the prefix stay)."""
 
 from __future__ import annotations
 
@@ -118,12 +118,20 @@ def _refuse_existing_url(
 
 @contextmanager
 def staged(
-    dst: StoreLike, *, force_overwrite: bool, storage_options: Mapping[str, Any] | None = None
+    dst: StoreLike,
+    *,
+    force_overwrite: bool,
+    storage_options: Mapping[str, Any] | None = None,
+    hdf5: bool = False,
 ) -> Iterator[StoreLike]:
-    """Yield where to write the output for *dst*; publish it only if the block completes."""
+    """Yield where to write the output for *dst*; publish it only if the block completes.
+
+    Local Zarr folders and zip files are staged by the store layer (``hdmf_zarr.staging``); an HDF5
+    file is staged here; an object-store prefix is cleaned of what a failed run wrote.
+    """
     refuse_existing(dst, force_overwrite=force_overwrite)
     path = _local_path(dst)
-    if path is not None and path.suffix.lower() != ".zip":
+    if path is not None and hdf5:
         with staged_local(path) as staging:
             yield staging
         return

@@ -7,10 +7,11 @@ included) is one store write; consolidated metadata is written once, from what t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,11 @@ from zarr.storage import MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths, progress
 from hdmf_zarr.dataio import as_v2_options
-from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
+from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError, write_failure
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.store import store_url
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
@@ -300,6 +302,16 @@ def _array(
         return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
 
 
+async def _naming(store: Store, path: str, work: Awaitable[Any]) -> Any:
+    """Await *work*, the data of the dataset at *path*; an OS failure names the dataset and its file."""
+    with _failures_named(store, f"the dataset {path!r}", path):
+        return await work
+
+
+def _where(store: Store, path: str) -> str:
+    return bulk.local_path(store, _key(path)) or f"{store_url(store) or store}/{_key(path)}"
+
+
 async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
@@ -318,7 +330,7 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
             continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= ACCELERATE_BYTES)
         if a.kind is DataKind.VALUES:
-            values.append(_write_values(array, a.data, sem))
+            values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:
             serial.append((a, array))
     await bulk.put_new(store, encoded)
@@ -327,10 +339,10 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
     for a, array in serial:
         progress.at(a.path)
         if a.kind is DataKind.ITERATOR:
-            final = await _write_iterator(array, a.data, a.path)
+            final = await _naming(store, a.path, _write_iterator(array, a.data, a.path))
             nodes[a.path] = final.metadata
         else:
-            await _copy_array_like(array, a.data)
+            await _naming(store, a.path, _copy_array_like(array, a.data))
         progress.advance(datasets=1)
 
 
@@ -352,14 +364,33 @@ def run_plan(
         await _write_data(store, plan, nodes)
         return nodes
 
-    with zarr.config.set({"json_indent": None}):  # compact documents, encoded by json's C encoder
+    with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):
         return sync(_run())
+
+
+@contextlib.contextmanager
+def _failures_named(store: Store, what: str, path: str = paths.ROOT) -> Iterator[None]:
+    """Turn an OS failure (a RuntimeError from a codec pipeline too) into a StoreWriteError naming *what*."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        failure = write_failure(exc, what=what, filename=_where(store, path))
+        if failure is exc:
+            raise
+        raise failure from exc
 
 
 def consolidate(
     store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
 ) -> GroupMetadata:
     """Write the root document once, with every member's metadata inline; return the root metadata."""
+    with _failures_named(store, "the root document (consolidated metadata)"):
+        return _consolidate(store, root, members, zarr_format=zarr_format)
+
+
+def _consolidate(
+    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
+) -> GroupMetadata:
     if zarr_format == 2:
         return _consolidate_v2(store, root, members)
     flat: dict[str, Any] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import UnsupportedValueError
+from hdmf_zarr.errors import CaseCollisionWarning, FormatError, UnsupportedValueError
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -84,12 +85,33 @@ def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
     return plan
 
 
+def _warn_case_collisions(builder: GroupBuilder, path: str, ctx: PlanContext) -> None:
+    """Warn when a new child's key equals a sibling's but for letter case (docs/format.md#names)."""
+    seen: dict[str, tuple[str, Builder]] = {}
+    for name, child in [*builder.groups.items(), *builder.datasets.items()]:
+        folded = paths.encode_name(name).casefold() if paths.is_valid_name(name) else name
+        other = seen.setdefault(folded, (name, child))
+        if other[1] is not child and not (ctx.is_written(child) and ctx.is_written(other[1])):
+            warnings.warn(
+                f"{path!r} in {ctx.here.store_url!r} holds {other[0]!r} and {name!r}, which differ only in "
+                "letter case: on a case-insensitive filesystem (the macOS and Windows defaults) they are "
+                "one folder, so this file cannot be stored or copied there intact. Rename one of them.",
+                CaseCollisionWarning,
+                stacklevel=2,
+            )
+
+
 def _plan_group(builder: GroupBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
+    _warn_case_collisions(builder, path, ctx)
     for name, sub in builder.groups.items():
-        _plan_group(sub, paths.join(path, name), ctx, plan)
+        _plan_group(sub, paths.child_key(path, name, kind="group", store=ctx.here.store_url), ctx, plan)
     for name, dset in builder.datasets.items():
         if not ctx.is_written(dset):
-            _plan_dataset(dset, paths.join(path, name), ctx, plan)
+            _plan_dataset(
+                dset, paths.child_key(path, name, kind="dataset", store=ctx.here.store_url), ctx, plan
+            )
+    for name in builder.links:
+        paths.check_name(name, parent=path, kind="link", store=ctx.here.store_url)
     records = [encode_link(link, here=ctx.here) for link in builder.links.values()]
     attrs = encode_attributes(builder, ctx, path)
     existing = ctx.existing_attrs(path) if ctx.is_written(builder) else None
@@ -126,12 +148,30 @@ def encode_attributes(builder: Builder, ctx: PlanContext, path: str) -> dict[str
         if value is None:
             continue
         where = f"{path}@{key}"
+        stored = paths.encode_attr_name(key)  # a name the convention reserves is stored escaped
         if isinstance(value, ReferenceBuilder | Builder):
             record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
-            out[key] = fmt.encode_reference_attr(record, ctx.zarr_format)
+            out[stored] = fmt.encode_reference_attr(record, ctx.zarr_format)
         else:
-            out[key] = values.encode_attribute(value, where=where)
+            out[stored] = _plain_value(values.encode_attribute(value, where=where), where=where)
+    if path != paths.ROOT and paths.is_shortened(builder.name):
+        out[fmt.NAME_ATTR] = builder.name  # the key keeps only a prefix of a name this long
     return out
+
+
+def _plain_value(encoded: Any, *, where: str) -> Any:
+    """Refuse a mapping that a reader would take for a stored object reference (docs/format.md#attributes)."""
+    try:
+        looks_like_reference = fmt.decode_reference_attr(encoded, where=where) is not None
+    except FormatError:
+        looks_like_reference = True
+    if looks_like_reference:
+        raise UnsupportedValueError(
+            f"The attribute {where!r} holds the mapping {encoded!r}, which reads back as a stored object "
+            f"reference (the keys {sorted(encoded)!r} are reserved there). Store a ReferenceBuilder for a "
+            "reference, or rename the keys."
+        )
+    return encoded
 
 
 # -- datasets ---------------------------------------------------------------------------------------
