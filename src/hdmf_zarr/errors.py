@@ -12,6 +12,8 @@ import re
 import zlib
 from collections.abc import Iterator
 
+from hdmf.backends.errors import UnsupportedOperation
+
 
 class HdmfZarrError(Exception):
     """Base class of every error raised by hdmf_zarr."""
@@ -157,3 +159,26 @@ def decoding(where: str, errors: tuple[type[Exception], ...] = DECODE_ERRORS) ->
             "damaged, truncated or was not written by a Zarr writer; restore the file from a copy, or "
             "re-export it from its source."
         ) from exc
+
+
+class ExportError(ModeError, UnsupportedOperation):
+    """An export that cannot be done as asked (wrong mode, or links into a non-Zarr source).
+
+    Also hdmf's ``UnsupportedOperation``, which HDF5IO and hdmf-zarr raise for the same cases.
+    """
+
+
+class TextEncodingError(HdmfZarrError, ValueError):
+    """Text to store is not valid UTF-8 (the only text encoding Zarr stores)."""
+
+
+class OutsideStoreError(FormatError):
+    """A stored value would make a key point outside its store (``..``, absolute paths, odd separators)."""
+
+
+class DecodeLimitError(CorruptDataError):
+    """A stored chunk claims more elements or bytes than its array's metadata allows."""
+
+
+class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):
+    """A link or reference points into a store (URL or absolute path) the user has not allowed."""

@@ -6,8 +6,9 @@ Layer: io. One public call = one consolidated-metadata write (``write``, ``write
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,10 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths, progress
+from hdmf_zarr.compat.names import ROOT_NAME
+from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode, peer_reference
 from hdmf_zarr.errors import (
+    ExportError,
     FormatError,
     HdmfZarrWarning,
     IOClosedError,
@@ -35,7 +39,7 @@ from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
-from hdmf_zarr.references import Here, resolve_store_source
+from hdmf_zarr.references import Here, allowed_store_source, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import (
     OpenedStore,
@@ -62,13 +66,15 @@ class OpenedParts:
     pending: bool
 
 
-class ZarrIO(HDMFIO):
+class ZarrIO(PeerZarrIOMethods, HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
 
     Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
-    NWBHDF5IO) and ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
-    through this IO, default 64 MiB, 0 turns it off; see read/cache.py). The HDF5-only arguments pynwb
-    passes (``driver``, ``aws_region``, ...) are accepted and ignored.
+    NWBHDF5IO), ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
+    through this IO, default 64 MiB, 0 turns it off; see read/cache.py) and ``allowed_sources``
+    (URLs and absolute paths that links and references may lead into, by prefix; ``["*"]`` allows any.
+    Stores named by a relative path are always followed; see README "Safety"). The HDF5-only arguments
+    pynwb passes (``driver``, ``aws_region``, ...) are accepted and ignored.
     """
 
     def __init__(
@@ -88,9 +94,12 @@ class ZarrIO(HDMFIO):
         # Writers: how long to wait for another writer, and whether to repair an interrupted write.
         self._lock_timeout: float = kwargs.pop("lock_timeout", DEFAULT_LOCK_TIMEOUT)
         self._repair: bool = kwargs.pop("repair", False)
+        self._allowed_sources = _source_list(kwargs.pop("allowed_sources", None))
+        linked: dict[str, ZarrIO] = kwargs.pop("_linked", None) or {}
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
+        mode, consolidated = peer_mode(mode, consolidated)  # the peer's "r-": read without consolidated
         # HDMFIO.__init__ calls open(): everything open() needs is set first.
         self._path = path
         self._mode = check_mode(mode)
@@ -103,7 +112,10 @@ class ZarrIO(HDMFIO):
         self._opened: OpenedStore | None = None
         self._root: zarr.Group | None = None
         self._reader: Reader | None = None
-        self._foreign: dict[str, ZarrIO] = {}
+        self._foreign: dict[str, ZarrIO] = {}  # the stores this IO opened for links and references
+        # Every IO of one chain of linked stores, by location: two stores linking to each other share
+        # readers instead of opening each other again and again.
+        self._linked = linked
         self._members: dict[str, Any] | None = None
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
         self._root_pending = False  # a new store whose root document is not written yet
@@ -113,7 +125,9 @@ class ZarrIO(HDMFIO):
         cache_bytes = DEFAULT_CACHE_BYTES if chunk_cache_bytes is None else chunk_cache_bytes
         self._chunk_cache = ChunkCache(cache_bytes) if cache_bytes > 0 else None
         self._source_text = describe_source(path)
+        self._manager_given = manager is not None  # export caches this catalog only when it was chosen
         super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
+        self._linked.setdefault(self._source_text, self)  # only once open() succeeded
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -200,7 +214,8 @@ class ZarrIO(HDMFIO):
         self.close()
 
     def close(self) -> None:
-        for other in self._foreign.values():
+        for url, other in self._foreign.items():
+            self._linked.pop(url, None)
             other.close()
         self._foreign.clear()
         if len(self._appends):
@@ -294,18 +309,25 @@ class ZarrIO(HDMFIO):
         return self.manager.construct(builder)
 
     def _open_foreign(self, source: str) -> Reader:
-        url = resolve_store_source(self._source_text, source)
-        other = self._foreign.get(url)
+        url = allowed_store_source(self._source_text, source, self._allowed_sources)
+        other = self._linked.get(url)
         if other is None:
             try:
-                other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
-            except (OSError, ValueError) as exc:  # ValueError: zarr finds no group there (e.g. an array)
+                other = ZarrIO(
+                    url,
+                    mode="r",
+                    manager=self.manager,
+                    storage_options=self._storage_options,
+                    allowed_sources=self._allowed_sources,
+                    _linked=self._linked,
+                )
+            except Exception as exc:  # the remote client's own errors too (aiohttp, botocore, obstore)
                 raise UnresolvedReferenceError(
                     f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
-                    f"which cannot be opened: {exc}. Keep linked stores side by side, "
-                    "or export with link_data=False."
+                    f"which cannot be opened ({type(exc).__name__}: {exc}). Keep linked stores side by "
+                    "side, or export with link_data=False."
                 ) from exc
-            self._foreign[url] = other
+            self._foreign[url] = self._linked[url] = other
         return other._get_reader()
 
     def get_builder(self, zarr_obj: zarr.Array | zarr.Group | str) -> Builder:
@@ -321,6 +343,7 @@ class ZarrIO(HDMFIO):
 
     def resolve_ref(self, zarr_ref: Mapping[str, Any]) -> tuple[str, zarr.Array | zarr.Group]:
         """Return (name, node) for a stored reference record (either dialect's JSON form)."""
+        zarr_ref = peer_reference(zarr_ref)
         record = fmt.decode_reference_attr(
             zarr_ref, where=self._source_text
         ) or fmt.ReferenceRecord.from_json(zarr_ref, where=self._source_text)
@@ -335,11 +358,11 @@ class ZarrIO(HDMFIO):
                 f"Reference to {record.path!r} in {record.source!r} does not resolve in "
                 f"{self._source_text!r}."
             ) from exc
-        return paths.node_name(record.path, node.attrs.get(fmt.NAME_ATTR)), node
+        return paths.node_name(record.path, node.attrs.get(fmt.NAME_ATTR)) or ROOT_NAME, node
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)
-        return self._foreign[resolve_store_source(self._source_text, source)].file
+        return self._linked[resolve_store_source(self._source_text, source)].file
 
     # -- writing ---------------------------------------------------------------------------------
     def write(
@@ -358,7 +381,6 @@ class ZarrIO(HDMFIO):
         kwargs.pop("number_of_jobs", None)
         kwargs.pop("max_threads_per_process", None)
         kwargs.pop("multiprocessing_context", None)
-        kwargs.pop("consolidate_metadata", None)
         # progress=True: tqdm bars of datasets and bytes stored (progress.py); off unless asked.
         bars = progress.bars(
             bool(kwargs.pop("progress", False)), total_bytes=None, total_datasets=None, desc="write"
@@ -379,12 +401,16 @@ class ZarrIO(HDMFIO):
         link_data: bool = True,
         exhaust_dci: bool = True,
         export_source: str | None = None,
+        consolidate_metadata: bool = True,
+        spec_catalogs: Sequence[NamespaceCatalog] | None = None,
         **kwargs: Any,
     ) -> None:
         """Write *builder* and everything below it that is not yet in the file.
 
-        ``spec_documents={(namespace, version): {name: JSON text}}`` caches those documents instead of
-        the manager's namespaces (a conversion keeps its source's cache this way).
+        ``consolidate_metadata=False`` writes no consolidated block (readers then list the store).
+        ``spec_catalogs`` (export) are the catalogs whose namespaces are cached, first one winning;
+        by default this IO's manager's. ``spec_documents={(namespace, version): {name: JSON text}}``
+        caches exactly those documents instead (a conversion keeps its source's cache this way).
         """
         opened = self._require_writable("write")
         root = self.file
@@ -400,15 +426,27 @@ class ZarrIO(HDMFIO):
             is_written=lambda b: id(b) in written,
             link_data=link_data,
             existing_attrs=lambda p: known[p].attributes if p in known else None,
+            export_source=export_source,
+            store_aliases=frozenset({describe_source(opened.store)}),
         )
         # A conversion passes its source's cache (spec_documents=...) to keep it verbatim (transfer/specs.py).
         cached = kwargs.pop("spec_documents", None)
         if not cache_spec:
             specs = None
+        elif cached is not None:
+            specs = cached
         else:
-            specs = cached if cached is not None else spec_documents(self.manager.namespace_catalog)
+            specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog])
         try:
-            result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
+            result = write_tree(
+                opened.store,
+                builder,
+                ctx,
+                known=known,
+                root_meta=root.metadata,
+                specs=specs,
+                consolidated=consolidate_metadata,
+            )
         except BaseException:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store
             # gets no root document: the failed write is never presented as a complete file. In place,
@@ -470,15 +508,35 @@ class ZarrIO(HDMFIO):
         write_args: dict[str, Any] | None = None,
         cache_spec: bool = True,
         clear_cache: bool = False,
+        consolidate_metadata: bool = True,
     ) -> None:
-        """Export the file of *src_io* (Zarr or HDF5) into this new store."""
+        """Export the file of *src_io* (Zarr or HDF5) into this new store.
+
+        ``write_args["link_data"]`` defaults to True for a Zarr source, as in HDF5IO and hdmf-zarr:
+        data of the source is copied (a second use of it becomes a soft link) and data linked from
+        other stores stays linked. For other sources it defaults to False (their data is copied).
+        """
         if self._mode not in ("w", "w-", "x"):
-            raise ModeError(
+            raise ExportError(
                 f"Export writes a new file: open {self._source_text!r} with mode 'w', not {self._mode!r}."
             )
         args = dict(write_args or {})
+        from_zarr = isinstance(src_io, ZarrIO)
+        if args.get("link_data") and not from_zarr:
+            raise ExportError(
+                f"Cannot link from {self._source_text!r} into the {type(src_io).__name__} file "
+                f"{src_io.source!r}: Zarr links only reach Zarr stores. Export with "
+                "write_args={'link_data': False} to copy the data."
+            )
         args.setdefault("cache_spec", cache_spec)
-        args.setdefault("link_data", False)
+        args.setdefault("link_data", from_zarr)
+        args.setdefault("consolidate_metadata", consolidate_metadata)
+        args["export_source"] = src_io.source
+        # The source's namespaces describe what is exported; a manager given to this IO adds its own.
+        catalogs = [src_io.manager.namespace_catalog] if src_io.manager is not None else []
+        if self._manager_given or not catalogs:
+            catalogs.append(self.manager.namespace_catalog)
+        args["spec_catalogs"] = catalogs
         super().export(src_io=src_io, container=container, write_args=args, clear_cache=clear_cache)
 
     @staticmethod
@@ -499,6 +557,26 @@ class ZarrIO(HDMFIO):
             )
             return f'<table class="data-info">{rows}</table>'
         return HDMFIO.generate_dataset_html(dataset)
+
+
+def _merged_specs(catalogs: Sequence[NamespaceCatalog]) -> dict[tuple[str, str], dict[str, str]]:
+    """The spec documents of every namespace in *catalogs*; for a namespace in several, the first's."""
+    merged: dict[tuple[str, str], dict[str, str]] = {}
+    names: set[str] = set()
+    for catalog in catalogs:
+        merged.update({key: docs for key, docs in spec_documents(catalog).items() if key[0] not in names})
+        names.update(key[0] for key in merged)
+    return merged
+
+
+def _source_list(value: Any) -> tuple[str, ...]:
+    """``allowed_sources`` as a tuple of locations (a single string is one location)."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, str | os.PathLike) else tuple(value)
+    if not all(isinstance(item, str | os.PathLike) for item in items):
+        raise TypeError(f"allowed_sources must be a list of URLs or paths (or ['*']), not {value!r}.")
+    return tuple(os.fspath(item) for item in items)
 
 
 def _tree_ids(builder: GroupBuilder) -> set[int]:

@@ -381,18 +381,32 @@ def _failures_named(store: Store, what: str, path: str = paths.ROOT) -> Iterator
 
 
 def consolidate(
-    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
+    store: Store,
+    root: GroupMetadata,
+    members: Mapping[str, NodeMetadata],
+    *,
+    zarr_format: fmt.ZarrFormat,
+    consolidated: bool = True,
 ) -> GroupMetadata:
-    """Write the root document once, with every member's metadata inline; return the root metadata."""
+    """Write the root document once, with every member's metadata inline; return the root metadata.
+
+    ``consolidated=False`` (the peer's ``consolidate_metadata=False``) writes the root document alone:
+    readers then list the store.
+    """
     with _failures_named(store, "the root document (consolidated metadata)"):
-        return _consolidate(store, root, members, zarr_format=zarr_format)
+        return _consolidate(store, root, members, zarr_format=zarr_format, consolidated=consolidated)
 
 
 def _consolidate(
-    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
+    store: Store,
+    root: GroupMetadata,
+    members: Mapping[str, NodeMetadata],
+    *,
+    zarr_format: fmt.ZarrFormat,
+    consolidated: bool,
 ) -> GroupMetadata:
     if zarr_format == 2:
-        return _consolidate_v2(store, root, members)
+        return _consolidate_v2(store, root, members, consolidated=consolidated)
     flat: dict[str, Any] = {}
     for path, meta in members.items():
         key = _key(path)
@@ -402,9 +416,8 @@ def _consolidate(
             meta = dataclasses.replace(meta, consolidated_metadata=ConsolidatedMetadata(metadata={}))
         flat[key] = meta
     ConsolidatedMetadata._flat_to_nested(flat)
-    root_meta = dataclasses.replace(
-        root, consolidated_metadata=ConsolidatedMetadata(metadata=flat), zarr_format=zarr_format
-    )
+    block = ConsolidatedMetadata(metadata=flat) if consolidated else None
+    root_meta = dataclasses.replace(root, consolidated_metadata=block, zarr_format=zarr_format)
     group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
     with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
@@ -425,15 +438,18 @@ def _v2_documents(path: str, meta: NodeMetadata | LegacyArrayMeta) -> dict[str, 
     return {f"{prefix}/{name}" if prefix else name: doc for name, doc in docs.items()}
 
 
-def _consolidate_v2(store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata]) -> GroupMetadata:
+def _consolidate_v2(
+    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, consolidated: bool
+) -> GroupMetadata:
     """Write the root ``.zgroup``/``.zattrs`` and ``.zmetadata`` (every node's documents), once."""
     root_meta = dataclasses.replace(root, consolidated_metadata=None, zarr_format=2)
     metadata: dict[str, Any] = {}
     for path, meta in {**members, paths.ROOT: root_meta}.items():
         metadata.update(_v2_documents(path, meta))
-    consolidated = {"metadata": metadata, "zarr_consolidated_format": 1}
+    block = {"metadata": metadata, "zarr_consolidated_format": 1}
     root_docs = _v2_documents(paths.ROOT, root_meta)
     items = [(name, _json_bytes(doc)) for name, doc in root_docs.items()]
-    items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(consolidated)))
+    if consolidated:
+        items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(block)))
     sync(bulk.put_existing(store, items))
     return root_meta

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import zarr
@@ -23,7 +24,8 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import CaseCollisionWarning, FormatError, UnsupportedValueError
+from hdmf_zarr.errors import CaseCollisionWarning, FormatError, TextEncodingError, UnsupportedValueError
+from hdmf_zarr.h5settings import is_h5py_dataset
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -76,6 +78,9 @@ class PlanContext:
     is_written: Callable[[Builder], bool]
     link_data: bool = True
     existing_attrs: Callable[[str], Mapping[str, Any] | None] = lambda _path: None
+    export_source: str | None = None  # the source of the file being exported (ZarrIO.export)
+    #: Other locations of the destination store (a replacement written aside until close()).
+    store_aliases: frozenset[str] = frozenset()
 
 
 def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
@@ -186,6 +191,8 @@ def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool | None]:
         return data.data, data.io_settings, data.link_data
     if isinstance(data, DataIO):
         return data.data, {}, None
+    if is_h5py_dataset(data):  # HDF5 -> Zarr: keep the dataset's chunking and compression
+        return data, ZarrDataIO.from_h5py_dataset(data).io_settings, None
     return data, {}, None
 
 
@@ -197,11 +204,9 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
         options = {**options, "compressors": V2_COMPRESSOR}  # what hdmf-zarr 0.13 wrote by default
     attrs = encode_attributes(builder, ctx, path)
     # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
-    if link_data is None:
-        link_data = ctx.link_data and isinstance(data, zarr.Array) and _in_other_store(data, ctx)
-    if isinstance(data, zarr.Array) and link_data:
-        record = _link_to_array(data, builder, ctx)
-        plan.links.setdefault(paths.parent(path), []).append(record)
+    if link_data is None:  # a zarr array of this or another store is linked, as h5py datasets are in HDF5IO
+        link_data = ctx.link_data and isinstance(data, zarr.Array)
+    if isinstance(data, zarr.Array) and link_data and _planned_as_link(data, builder, path, ctx, plan):
         return
     dims = tuple(builder.dimension_labels) if getattr(builder, "dimension_labels", None) else None
     if dims:
@@ -227,19 +232,52 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
     plan.arrays.append(_values_plan(values_, storage, path, attrs, options, dims))
 
 
-def _in_other_store(data: zarr.Array, ctx: PlanContext) -> bool:
-    from hdmf_zarr.store import describe_source
-
-    return describe_source(data.store) != ctx.here.store_url
+_OWN_ARRAY: Final = fmt.LinkRecord(name="", source=fmt.SAME_STORE_SOURCE, path="")
 
 
-def _link_to_array(data: zarr.Array, builder: DatasetBuilder, ctx: PlanContext) -> fmt.LinkRecord:
+def _planned_as_link(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext, plan: WritePlan
+) -> bool:
+    """Plan *data* at *path* as a link (or leave the array that is already there); False: copy it."""
+    record = _link_to_array(data, builder, path, ctx)
+    if record is None:
+        return False
+    if record is not _OWN_ARRAY:
+        plan.links.setdefault(paths.parent(path), []).append(record)
+    return True
+
+
+def _link_to_array(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext
+) -> fmt.LinkRecord | None:
+    """The link that stands for *data* at *path*, None to copy it, or ``_OWN_ARRAY`` to leave it.
+
+    As HDF5IO does for h5py datasets: an array of this file (or of the file being exported) at another
+    path becomes a soft link, the one at the same path is copied on export (left alone otherwise), and
+    an array of another store becomes an external link.
+    """
     from hdmf_zarr.references import relative_store_source
     from hdmf_zarr.store import describe_source
 
     target_url = describe_source(data.store)
-    source = relative_store_source(ctx.here.store_url, target_url)
-    return fmt.LinkRecord(name=builder.name, source=source, path=paths.normalise(data.path))
+    target = paths.normalise(data.path)
+    here = ctx.here
+    if target_url == here.store_url or target_url in ctx.store_aliases:
+        same = target == path
+        return (
+            _OWN_ARRAY
+            if same
+            else fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+        )
+    # Exporting: hdmf's HDMFIO makes a source that is not an http(s)/s3 URL absolute, so both
+    # spellings are compared.
+    exporting = ctx.export_source is not None
+    if exporting and target == path:
+        return None  # the exported dataset's own data
+    if exporting and ctx.export_source in (target_url, os.path.abspath(target_url)):
+        return fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+    source = relative_store_source(here.store_url, target_url)
+    return fmt.LinkRecord(name=builder.name, source=source, path=target)
 
 
 def _storage_for(builder: DatasetBuilder, data: Any) -> Storage:
@@ -268,7 +306,13 @@ def to_values(data: Any, storage: Storage, *, builder: Builder, ctx: PlanContext
         case Kind.REFERENCE:
             return _reference_paths(data, builder=builder, ctx=ctx, where=where)
         case Kind.TEXT:
-            return values.text_array(_materialise(data))
+            try:
+                return values.text_array(_materialise(data))
+            except UnicodeDecodeError as exc:
+                raise TextEncodingError(
+                    f"Dataset {where!r} holds bytes that are not UTF-8 ({exc}); Zarr text is UTF-8. "
+                    "Decode them first (e.g. bytes.decode('latin-1')) or store them as uint8."
+                ) from exc
         case Kind.COMPOUND:
             return _compound_rows(data, storage, builder=builder, ctx=ctx, where=where)
     assert storage.numpy is not None
@@ -436,3 +480,13 @@ def _default_options(
 def is_scalar_value(data: Any) -> bool:
     """Whether *data* is a single value (stored as a 0-d array)."""
     return isinstance(data, str | bytes | int | float | bool | np.generic | dt.date | ReferenceBuilder)
+
+
+def plan_subtree(builder: GroupBuilder | DatasetBuilder, path: str, ctx: PlanContext) -> WritePlan:
+    """Return the plan that writes one group (with what is unwritten below it) or one dataset at *path*."""
+    plan = WritePlan()
+    if isinstance(builder, GroupBuilder):
+        _plan_group(builder, path, ctx, plan)
+    else:
+        _plan_dataset(builder, path, ctx, plan)
+    return plan
