@@ -72,6 +72,12 @@ REFERENCE_DTYPE_TOKENS: Final = frozenset({DTYPE_OBJECT_REFERENCE, DTYPE_OBJECT}
 SPEC_GROUP: Final = "specifications"
 NAMESPACE_SPEC_NAME: Final = "namespace"
 
+# -- Conversion outputs being written (docs/format.md#conversion-outputs) ------------------------------
+#: ``.<stem>.partial-<id><suffix>``: a conversion's output until it is complete and renamed into place.
+PARTIAL_MARK: Final = ".partial-"
+#: ``.<name>.replaced-<id>``: the file a forced conversion replaces, removed once the new one is in place.
+REPLACED_MARK: Final = ".replaced-"
+
 # -- Compound datasets (docs/format.md#compound-datasets) ---------------------------------------------
 #: Minimum width, in characters, of a string or reference field of a compound (v3 ``fixed_length_utf32``).
 COMPOUND_STRING_MIN_CHARS: Final = 512

@@ -9,13 +9,17 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import zarr
 
 from hdmf_zarr.conversion import convert
 from hdmf_zarr.errors import HdmfZarrError, InterruptedWriteError, InterruptedWriteWarning
 from hdmf_zarr.io import ZarrIO
+from hdmf_zarr.progress import current_node, wants_bars
 from hdmf_zarr.store import write_state_of
+from hdmf_zarr.transfer.layout import describe_codecs
+from hdmf_zarr.transfer.specs import cached_versions
 
 
 def _state_line(path: str) -> str:
@@ -44,13 +48,18 @@ def _info(path: str) -> int:
         for key in ("namespace", "neurodata_type", "data_type", "nwb_version", "object_id"):
             if key in root.attrs:
                 print(f"  {key}: {root.attrs[key]}")
+        cached = ", ".join(f"{ns} {version}" for ns, version in cached_versions(root)) or "none"
+        print(f"  cached namespaces: {cached}")
         groups = arrays = 0
         for name, node in sorted(root.members(max_depth=None)):
             if name.startswith("specifications"):
                 continue
             if isinstance(node, zarr.Array):
                 arrays += 1
-                print(f"  /{name}  {node.dtype}  shape={node.shape}  chunks={node.chunks}")
+                print(
+                    f"  /{name}  {node.dtype}  shape={node.shape}  chunks={node.chunks}  "
+                    f"codecs={describe_codecs(node)}"
+                )
             else:
                 groups += 1
         print(f"{groups} groups, {arrays} datasets (specification cache not listed)")
@@ -70,38 +79,91 @@ def _validate(path: str) -> int:
     return 1 if errors else 0
 
 
+def _add_convert(sub: Any) -> None:
+    p = sub.add_parser("convert", help="copy a file between HDF5 and Zarr, or between Zarr dialects")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
+    p.add_argument("--to-hdf5", action="store_true", help="write DST as an HDF5 (.nwb) file")
+    p.add_argument(
+        "--force", action="store_true", help="replace DST if it exists (once the new file is complete)"
+    )
+    p.add_argument(
+        "--chunks",
+        default="keep",
+        help="keep (the source's chunk shape, default), auto (this package's default), or a chunk size "
+        "such as 4MiB",
+    )
+    p.add_argument(
+        "--compression",
+        default="auto",
+        help="auto (default: compressed data as Blosc/LZ4, uncompressed stays uncompressed), keep (gzip "
+        "stays gzip), none, gzip, zstd, blosc-lz4, blosc-zstd; a codec takes ':level' (gzip:6)",
+    )
+    p.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="rebuild every object with the installed schema and cache it (default: keep the source's)",
+    )
+    bars = p.add_mutually_exclusive_group()
+    bars.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="show progress bars"
+    )
+    bars.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress bars")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    convert(
+        args.src,
+        args.dst,
+        zarr_format=args.zarr_format,
+        to_hdf5=args.to_hdf5,
+        force_overwrite=args.force,
+        chunks=args.chunks,
+        compression=args.compression,
+        upgrade=args.upgrade,
+        progress=wants_bars(args.progress),
+    )
+    print(f"wrote {args.dst}")
+    return 0
+
+
+def _one_line(args: argparse.Namespace, exc: BaseException) -> str:
+    """``hdmf-zarr CMD: FILE: [at NODE: ]Type: message`` on one line (--debug shows the traceback)."""
+    where = f"{args.src} -> {args.dst}" if args.command == "convert" else args.path
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    node = current_node() if args.command == "convert" else None
+    at = f"at {node}: " if node and node not in message else ""
+    kind = "" if isinstance(exc, HdmfZarrError | OSError) else f"{type(exc).__name__}: "
+    return f"hdmf-zarr {args.command}: {where}: {at}{kind}{message} (--debug shows the traceback)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hdmf-zarr", description="Convert, inspect and validate NWB Zarr files."
     )
+    parser.add_argument("--debug", action="store_true", help="on error, show the full traceback")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_convert = sub.add_parser("convert", help="copy a file between HDF5 and Zarr, or between Zarr dialects")
-    p_convert.add_argument("src")
-    p_convert.add_argument("dst")
-    p_convert.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
-    p_convert.add_argument("--to-hdf5", action="store_true", help="write DST as an HDF5 (.nwb) file")
-    p_convert.add_argument("--force", action="store_true", help="replace DST if it exists")
-    p_info = sub.add_parser("info", help="print the dialect and the datasets of a Zarr file")
+    _add_convert(sub)
+    p_info = sub.add_parser("info", help="print the dialect, the datasets, their chunks and codecs")
     p_info.add_argument("path")
     p_validate = sub.add_parser("validate", help="validate an NWB Zarr file against its cached schema")
     p_validate.add_argument("path")
+    for command in (p_info, p_validate, sub.choices["convert"]):  # --debug also after the command
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     args = parser.parse_args(argv)
     try:
         if args.command == "convert":
-            convert(
-                args.src,
-                args.dst,
-                zarr_format=args.zarr_format,
-                to_hdf5=args.to_hdf5,
-                force_overwrite=args.force,
-            )
-            print(f"wrote {args.dst}")
-            return 0
+            return _convert(args)
         if args.command == "info":
             return _info(args.path)
         return _validate(args.path)
-    except (HdmfZarrError, OSError) as exc:
-        print(f"hdmf-zarr {args.command}: {exc}", file=sys.stderr)
+    except Exception as exc:  # every failure becomes one line and exit code 2, unless --debug
+        if args.debug:
+            raise
+        print(_one_line(args, exc), file=sys.stderr)
         return 2
 
 

@@ -1,21 +1,39 @@
 """Conversions between dialects and backends: Zarr v2 <-> v3, HDF5 <-> Zarr, chunk by chunk.
 
-Layer: applications (above nwb). Each conversion is an ``export`` from a reading IO into a writing IO,
-so arrays are copied block by block (memory-bounded) and every object, attribute, link and
-reference is carried over.
+Layer: applications (above nwb). A conversion copies the source's builders as stored (no rebuild
+through the installed schema), its specification cache verbatim, and its chunking and compression
+(transfer/layout.py); arrays are copied block by block (bounded memory) and every object, attribute,
+link and reference is carried over. The output appears at the destination only when complete
+(transfer/staging.py). ``upgrade=True`` instead rebuilds every object through the installed schema
+and caches that schema (hdmf's export).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from hdmf.backends.io import HDMFIO
+from hdmf.build import GroupBuilder
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import StoreError, StoreExistsError
+from hdmf_zarr import paths
+from hdmf_zarr import progress as _progress
+from hdmf_zarr.errors import IncompleteConversionError, StoreError
 from hdmf_zarr.store import StoreLike
+from hdmf_zarr.transfer import specs as spec_copy
+from hdmf_zarr.transfer import staging
+from hdmf_zarr.transfer.layout import (
+    Compression,
+    Layout,
+    apply_zarr_layout,
+    is_numeric_array,
+    iter_datasets,
+    parse_chunks,
+    parse_compression,
+)
 
 
 def _is_hdf5(path: StoreLike) -> bool:
@@ -28,7 +46,68 @@ def _is_hdf5(path: StoreLike) -> bool:
     return p.suffix.lower() in (".nwb", ".h5", ".hdf5") and not p.exists()
 
 
-def convert(
+def make_layout(chunks: str | int = "keep", compression: str | Compression = "auto") -> Layout:
+    """The :class:`Layout` for the ``chunks``/``compression`` options of :func:`convert`."""
+    parsed_chunks = parse_chunks(chunks) if isinstance(chunks, str) else int(chunks)
+    parsed = parse_compression(compression) if isinstance(compression, str) else compression
+    return Layout(chunks=parsed_chunks, compression=parsed)
+
+
+def open_source(src: StoreLike, storage_options: dict[str, Any] | None = None) -> HDMFIO:
+    """Open *src* (HDF5 or Zarr of either dialect) for reading, with its cached namespaces."""
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    if _is_hdf5(src):
+        from pynwb import NWBHDF5IO
+
+        return NWBHDF5IO(os.fspath(src), mode="r", load_namespaces=True)  # type: ignore[arg-type]
+    # Each chunk is read once: no decoded-chunk cache (it would hold up to its budget for nothing).
+    return NWBZarrIO(src, mode="r", storage_options=storage_options, chunk_cache_bytes=0)
+
+
+def source_spec_documents(src_io: HDMFIO) -> spec_copy.SpecDocuments:
+    """Every specification document the source caches (every namespace, every version)."""
+    from hdmf_zarr.io import ZarrIO
+
+    if isinstance(src_io, ZarrIO):
+        return spec_copy.zarr_documents(src_io.file)
+    return spec_copy.hdf5_documents(src_io._file)
+
+
+def check_links(root: GroupBuilder, *, where: str) -> None:
+    """Refuse links into other files: a converted file could not resolve them (never drop them)."""
+    source = root.source
+
+    def walk(group: GroupBuilder) -> None:
+        for name, link in group.links.items():
+            target_root = paths.root_builder(link.builder)
+            if target_root.source not in (None, source) and target_root is not root:
+                raise IncompleteConversionError(
+                    f"Cannot convert {where!r}: {paths.builder_path(group)}/{name} links to "
+                    f"{paths.builder_path(link.builder)!r} in another file, {target_root.source!r}. "
+                    "Converted files cannot follow links into files of another backend or location: "
+                    "convert that file as well and re-create the link, or embed the data in the source "
+                    "(e.g. export it with link_data=False) before converting."
+                )
+        for sub in group.groups.values():
+            walk(sub)
+
+    walk(root)
+
+
+def _totals(root: GroupBuilder) -> tuple[int, int]:
+    """(bytes of stored numeric arrays, number of datasets) of a builder tree, for progress bars."""
+    nbytes = count = 0
+    for builder in iter_datasets(root):
+        count += 1
+        data = builder.data
+        data = getattr(data, "data", data)  # a DataIO
+        if is_numeric_array(data):
+            nbytes += int(data.dtype.itemsize) * math.prod(int(s) for s in data.shape)
+    return nbytes, count
+
+
+def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     src: StoreLike,
     dst: StoreLike,
     *,
@@ -36,54 +115,97 @@ def convert(
     to_hdf5: bool = False,
     force_overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
+    chunks: str | int = "keep",
+    compression: str | Compression = "auto",
+    upgrade: bool = False,
+    progress: bool = False,
 ) -> None:
     """Copy the HDMF/NWB file at *src* (Zarr of either dialect, or HDF5) into a new file at *dst*.
 
-    *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. Namespaces cached
-    in *src* are used, so files with extensions convert without the extension installed.
+    *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. The output holds
+    the source's objects as stored and caches the namespaces the source cached, so files with
+    extensions convert without the extension installed and validate as their source does.
+    ``chunks`` (keep, auto, or a chunk size like ``"4MiB"``) and ``compression`` (auto, keep, none,
+    gzip, zstd, blosc-lz4, blosc-zstd, optionally ``:level``) set the layout of numeric datasets
+    (transfer/layout.py). ``upgrade=True`` rebuilds every object through the installed schema and
+    caches it instead. ``progress=True`` shows tqdm bars (datasets and bytes). Nothing appears at
+    *dst* unless the conversion completes.
     """
-    from hdmf_zarr.nwb import NWBZarrIO
-
-    src_io: HDMFIO
-    if _is_hdf5(src):
-        from pynwb import NWBHDF5IO
-
-        src_io = NWBHDF5IO(os.fspath(src), mode="r", load_namespaces=True)  # type: ignore[arg-type]
-    else:
-        src_io = NWBZarrIO(src, mode="r", storage_options=storage_options)
+    layout = make_layout(chunks, compression)
+    _progress.at("")  # error messages name the node this conversion was writing, not an earlier one
+    staging.refuse_existing(dst, force_overwrite=force_overwrite)
+    src_io = open_source(src, storage_options)
     try:
-        if to_hdf5:
-            _export_to_hdf5(src_io, dst, force_overwrite=force_overwrite)
-            return
-        try:
-            dst_io = NWBZarrIO(
-                dst,
-                mode="w" if force_overwrite else "w-",  # a conversion replaces a file only when asked
-                manager=src_io.manager,
-                force_overwrite=force_overwrite,
-                zarr_format=zarr_format,
-                storage_options=storage_options,
-            )
-        except StoreExistsError as exc:
-            raise StoreExistsError(f"{exc} Pass force_overwrite=True (--force) to replace it.") from exc
-        with dst_io:
-            dst_io.export(src_io=src_io, write_args={"link_data": False})
+        where = getattr(src_io, "source", None) or str(src)
+        builder = src_io.read_builder()
+        check_links(builder, where=where)
+        total_bytes, total_datasets = _totals(builder)
+        reporter = progress_bars(progress, total_bytes=total_bytes, total_datasets=total_datasets)
+        with (
+            staging.staged(
+                dst, force_overwrite=force_overwrite, storage_options=storage_options, hdf5=to_hdf5
+            ) as target,
+            _progress.activate(reporter),
+        ):
+            if to_hdf5:
+                _to_hdf5(src_io, builder, target, layout=layout, upgrade=upgrade)
+            else:
+                options = {
+                    "zarr_format": zarr_format,
+                    "storage_options": storage_options,
+                    "force_overwrite": force_overwrite,
+                }
+                _to_zarr(src_io, builder, target, layout=layout, upgrade=upgrade, options=options)
     finally:
         src_io.close()
 
 
-def _export_to_hdf5(src_io: HDMFIO, dst: StoreLike, *, force_overwrite: bool) -> None:
-    from pynwb import NWBHDF5IO
+def progress_bars(show: bool | None, *, total_bytes: int, total_datasets: int) -> _progress.Reporter | None:
+    """The reporter a conversion shows (None: no bars); see progress.py."""
+    return _progress.bars(show, total_bytes=total_bytes, total_datasets=total_datasets, desc="convert")
 
-    if not isinstance(dst, str | os.PathLike):
-        raise StoreError(f"An HDF5 destination must be a file path, not {dst!r}.")
-    target = Path(os.fspath(dst))
-    if target.exists() and not force_overwrite:
-        raise StoreError(
-            f"{str(target)!r} exists; pass force_overwrite=True to replace it. Nothing was changed."
-        )
-    with NWBHDF5IO(os.fspath(target), mode="w", manager=src_io.manager) as dst_io:
-        dst_io.export(src_io=src_io, write_args={"link_data": False})
+
+def _to_zarr(
+    src_io: HDMFIO,
+    builder: GroupBuilder,
+    target: StoreLike,
+    *,
+    layout: Layout,
+    upgrade: bool,
+    options: dict[str, Any],
+) -> None:
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    mode = "w" if options.get("force_overwrite") else "w-"  # a conversion replaces a file only when asked
+    with NWBZarrIO(target, mode=mode, manager=src_io.manager, **options) as dst_io:
+        if upgrade:
+            dst_io.export(src_io=src_io, write_args={"link_data": False}, clear_cache=True)
+            return
+        apply_zarr_layout(builder, layout, zarr_format=options.get("zarr_format") or fmt.DEFAULT_ZARR_FORMAT)
+        dst_io.write_builder(builder, link_data=False, spec_documents=source_spec_documents(src_io))
+
+
+def _to_hdf5(
+    src_io: HDMFIO, builder: GroupBuilder, target: StoreLike, *, layout: Layout, upgrade: bool
+) -> None:
+    from hdmf_zarr.transfer.hdf5 import apply_hdf5_layout, write_hdf5
+
+    if not isinstance(target, str | os.PathLike):
+        raise StoreError(f"An HDF5 destination must be a file path, not {target!r}.")
+    if upgrade:
+        from pynwb import NWBHDF5IO
+
+        with NWBHDF5IO(os.fspath(target), mode="w", manager=src_io.manager) as dst_io:
+            dst_io.export(src_io=src_io, write_args={"link_data": False})
+        return
+    apply_hdf5_layout(builder, layout)
+    write_hdf5(
+        builder,
+        target,
+        manager=src_io.manager,
+        source=str(src_io.source),
+        specs=source_spec_documents(src_io),
+    )
 
 
 def convert_to_v3(src: StoreLike, dst: StoreLike, **kwargs: Any) -> None:

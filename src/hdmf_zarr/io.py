@@ -22,7 +22,7 @@ from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr import paths
+from hdmf_zarr import paths, progress
 from hdmf_zarr.compat.names import ROOT_NAME
 from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode, peer_reference
 from hdmf_zarr.errors import (
@@ -373,14 +373,26 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         exhaust_dci: bool = True,
         **kwargs: Any,
     ) -> None:
-        """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
+        """Write *container*; the spec cache and consolidated metadata are written once, at the end.
+
+        ``progress=True`` shows tqdm bars (datasets and bytes stored; needs the ``progress`` extra).
+        """
         self._require_writable("write")
         kwargs.pop("number_of_jobs", None)
         kwargs.pop("max_threads_per_process", None)
         kwargs.pop("multiprocessing_context", None)
-        super().write(
-            container=container, cache_spec=cache_spec, link_data=link_data, exhaust_dci=exhaust_dci, **kwargs
+        # progress=True: tqdm bars of datasets and bytes stored (progress.py); off unless asked.
+        bars = progress.bars(
+            bool(kwargs.pop("progress", False)), total_bytes=None, total_datasets=None, desc="write"
         )
+        with progress.activate(bars):
+            super().write(
+                container=container,
+                cache_spec=cache_spec,
+                link_data=link_data,
+                exhaust_dci=exhaust_dci,
+                **kwargs,
+            )
 
     def write_builder(
         self,
@@ -397,7 +409,8 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
 
         ``consolidate_metadata=False`` writes no consolidated block (readers then list the store).
         ``spec_catalogs`` (export) are the catalogs whose namespaces are cached, first one winning;
-        by default this IO's manager's.
+        by default this IO's manager's. ``spec_documents={(namespace, version): {name: JSON text}}``
+        caches exactly those documents instead (a conversion keeps its source's cache this way).
         """
         opened = self._require_writable("write")
         root = self.file
@@ -416,7 +429,14 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
             export_source=export_source,
             store_aliases=frozenset({describe_source(opened.store)}),
         )
-        specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog]) if cache_spec else None
+        # A conversion passes its source's cache (spec_documents=...) to keep it verbatim (transfer/specs.py).
+        cached = kwargs.pop("spec_documents", None)
+        if not cache_spec:
+            specs = None
+        elif cached is not None:
+            specs = cached
+        else:
+            specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog])
         try:
             result = write_tree(
                 opened.store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,23 @@ def test_cache_spec_false_writes_no_cache(store: StoreLike) -> None:
         assert fmt.SPEC_GROUP not in io._file
         assert fmt.SPECLOC_ATTR not in io._file.attrs
     assert ZarrIO.load_namespaces(NamespaceCatalog(), path=store) == {}
+
+
+def test_each_document_is_stored_once_compressed(tmp_path: Path) -> None:
+    """The text is one zstd chunk; neither the node document nor the consolidated block repeats it."""
+    path = tmp_path / "once.zarr"
+    root = GroupBuilder("root")
+    dataset(root, "x", np.arange(3))
+    with ZarrIO(path, mode="w") as io:
+        io.write_builder(root)
+    docs = spec_documents(get_manager().namespace_catalog)
+    consolidated = json.loads((path / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
+    for (ns, version), texts in docs.items():
+        for name, text in texts.items():
+            key = f"{fmt.SPEC_GROUP}/{ns}/{version}/{name}"
+            assert (path / key / "c").is_file()
+            assert json.loads((path / key / "zarr.json").read_text())["fill_value"] == ""
+            assert consolidated[key]["fill_value"] == ""
+            assert zarr.open_array(path / key, mode="r")[()] == text
+    with ZarrIO(path, mode="r") as io:
+        assert io.read_builder()["x"].data[:].tolist() == [0, 1, 2]

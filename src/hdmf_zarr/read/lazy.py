@@ -329,6 +329,10 @@ class NumericArray(zarr.Array):
     def stored_array(self) -> zarr.Array:
         return self
 
+    def astype(self, dtype: Any) -> CastArray:
+        """A lazy view whose elements are cast to *dtype* (hdmf's ObjectMapper casts stored arrays)."""
+        return CastArray(self, np.dtype(dtype))
+
     def pending_written(self) -> None:
         self._pending = ()
         if self._cache is not None:
@@ -340,6 +344,28 @@ class NumericArray(zarr.Array):
         except TypeError as exc:
             where = self._site.where if self._site is not None else "this array"
             raise TypeError(f"Cannot append to {where} ({self.dtype}): {exc}") from exc
+
+
+class CastArray(ArrayView):
+    """A numeric array read as another dtype, element selections cast as they are read (read-only)."""
+
+    def __init__(self, raw: Any, dtype: np.dtype[Any]) -> None:
+        super().__init__(raw)
+        self._dtype = dtype
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype
+
+    def astype(self, dtype: Any) -> CastArray:
+        return CastArray(self._raw, np.dtype(dtype))
+
+    def _read(self, key: Any) -> Any:
+        out = np.asarray(self._raw[key]).astype(self._dtype)
+        return out[()] if out.ndim == 0 else out
+
+    def encode_pending(self, path_of: PathOf) -> np.ndarray:
+        raise TypeError(f"{self!r} is a cast view of a stored array; append to the array itself.")
 
 
 class TextArray(ArrayView):

@@ -40,6 +40,9 @@ async def _fetch(
         # (docs/format.md#specification-cache) or a scalar we marked (docs/format.md#scalars).
         if (text_in_fill and meta.fill_value) or meta.attributes.get(fmt.VALUE_IN_FILL_ATTR):
             return meta.fill_value
+        if text_in_fill:  # a spec document stored as a chunk: read it once, through zarr
+            document: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, key))
+            return await document.getitem(())
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
             return meta.fill_value

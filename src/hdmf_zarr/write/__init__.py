@@ -50,15 +50,17 @@ def add_spec_cache(
 
 
 def _spec_document(path: str, text: str, ctx: PlanContext) -> ArrayPlan:
-    """One cached spec document: a 0-d text array (v3), a shape-[1] "scalar" text array (v2)."""
+    """One cached spec document: a 0-d text array, one zstd chunk (v3); a shape-[1] text array (v2)."""
     if ctx.zarr_format == 2:
         value = np.asarray([text], dtype=object)
         options: dict[str, Any] = {"chunks": (1,), "compressors": None, "fill_value": ""}
         attrs = {dtype_attr(ctx): fmt.DTYPE_SCALAR_V2}
         return ArrayPlan(path, (1,), str, dtypes.TEXT, attrs, DataKind.VALUES, value, options)
-    options = {"chunks": (), "compressors": "auto", "fill_value": text}
+    # One compressed chunk, an empty fill value: the text is stored once (not in the node document and
+    # again in the consolidated block) and compressed, as hdmf-zarr 0.14 stores it.
+    options = {"chunks": (), "compressors": "auto", "fill_value": ""}
     value = np.asarray(text, dtype=object)
-    return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options, inline=True)
+    return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options)
 
 
 def write_tree(

@@ -26,7 +26,7 @@ from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr import bulk, paths
+from hdmf_zarr import bulk, paths, progress
 from hdmf_zarr.dataio import as_v2_options
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError, write_failure
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
@@ -226,6 +226,7 @@ async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
             nxt = starts[i + 1]
             pending = asyncio.ensure_future(_read_block(source, slice(nxt, min(shape[0], nxt + rows))))
         await array.setitem(slice(start, start + block.shape[0]), block)
+        progress.advance(nbytes=block.nbytes)
 
 
 async def _write_iterator(
@@ -244,7 +245,9 @@ async def _write_iterator(
             max_shape = it.maxshape
             _check_maxshape(needed, max_shape, where)
             await array.resize(needed)  # updates array.metadata in place
-        await array.setitem(selection, np.asarray(chunk.data))
+        data = np.asarray(chunk.data)
+        await array.setitem(selection, data)
+        progress.advance(nbytes=data.nbytes)
     final = tuple(extent) if any(extent) else _empty_shape(array.shape, it.maxshape)
     if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
         await array.resize(tuple(int(s) for s in final))
@@ -327,12 +330,21 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
             serial.append((a, array))
     await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
+    progress.advance(datasets=_user_datasets(plan) - len(serial))
     for a, array in serial:
+        progress.at(a.path)
         if a.kind is DataKind.ITERATOR:
             final = await _naming(store, a.path, _write_iterator(array, a.data, a.path))
             nodes[a.path] = final.metadata
         else:
             await _naming(store, a.path, _copy_array_like(array, a.data))
+        progress.advance(datasets=1)
+
+
+def _user_datasets(plan: WritePlan) -> int:
+    """How many of the plan's arrays are datasets of the file (not cached spec documents)."""
+    spec_prefix = paths.join(paths.ROOT, fmt.SPEC_GROUP) + "/"
+    return sum(1 for a in plan.arrays if not a.path.startswith(spec_prefix))
 
 
 def run_plan(
