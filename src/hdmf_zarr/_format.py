@@ -75,8 +75,11 @@ NAMESPACE_SPEC_NAME: Final = "namespace"
 # -- Conversion outputs being written (docs/format.md#conversion-outputs) ------------------------------
 #: ``.<stem>.partial-<id><suffix>``: a conversion's output until it is complete and renamed into place.
 PARTIAL_MARK: Final = ".partial-"
-#: ``.<name>.replaced-<id>``: the file a forced conversion replaces, removed once the new one is in place.
+#: ``.<name>.replaced-<id>``: the file a forced conversion (or a mode "w" swap without an atomic exchange)
+#: replaces, removed once the new one is in place (docs/format.md#writes-in-progress).
 REPLACED_MARK: Final = ".replaced-"
+#: ``.<name>.staging-<id>``: a new file written with mode "w"/"w-"/"x" beside its target until close.
+STAGING_MARK: Final = ".staging-"
 
 # -- Compound datasets (docs/format.md#compound-datasets) ---------------------------------------------
 #: Minimum width, in characters, of a string or reference field of a compound (v3 ``fixed_length_utf32``).

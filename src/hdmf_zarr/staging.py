@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol
 
+from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import StoreExistsError
 
-_STAGING_INFIX: Final = ".staging-"
-_REPLACED_INFIX: Final = ".replaced-"
+_STAGING_INFIX: Final = fmt.STAGING_MARK
+_REPLACED_INFIX: Final = fmt.REPLACED_MARK
 _ID_CHARS: Final = 12
 _RENAME_NOREPLACE: Final = 1
 _RENAME_EXCHANGE: Final = 2
