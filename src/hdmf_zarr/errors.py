@@ -61,3 +61,7 @@ class StaleConsolidatedMetadataWarning(HdmfZarrWarning):
 
 class IncompleteConversionError(HdmfZarrError, RuntimeError):
     """A conversion between dialects could not carry every object over (name kept from hdmf-zarr 0.14)."""
+
+
+class ParallelWriteError(HdmfZarrError, ValueError):
+    """A parallel write was asked for with options or a store that cannot run it."""

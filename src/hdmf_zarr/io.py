@@ -36,7 +36,7 @@ from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
-from hdmf_zarr.write import PlanContext, write_tree
+from hdmf_zarr.write import ParallelOptions, PlanContext, write_tree
 from hdmf_zarr.write.execute import consolidate
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
@@ -322,9 +322,6 @@ class ZarrIO(HDMFIO):
     ) -> None:
         """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
         self._require_writable("write")
-        kwargs.pop("number_of_jobs", None)
-        kwargs.pop("max_threads_per_process", None)
-        kwargs.pop("multiprocessing_context", None)
         kwargs.pop("consolidate_metadata", None)
         super().write(
             container=container, cache_spec=cache_spec, link_data=link_data, exhaust_dci=exhaust_dci, **kwargs
@@ -339,8 +336,14 @@ class ZarrIO(HDMFIO):
         export_source: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Write *builder* and everything below it that is not yet in the file."""
+        """Write *builder* and everything below it that is not yet in the file.
+
+        ``number_of_jobs=N`` (with ``max_threads_per_process``, ``multiprocessing_context``) writes the
+        buffers of each GenericDataChunkIterator in N worker processes; ``client=`` (a
+        ``dask.distributed.Client``) sends them, and HDF5/Zarr sources of an export, to its workers.
+        """
         opened = self._require_writable("write")
+        parallel = ParallelOptions.from_kwargs(kwargs)
         root = self.file
         written = self._written
         if len(self._appends):
@@ -357,7 +360,15 @@ class ZarrIO(HDMFIO):
         )
         specs = spec_documents(self.manager.namespace_catalog) if cache_spec else None
         try:
-            result = write_tree(opened.store, builder, ctx, known=known, root_meta=root.metadata, specs=specs)
+            result = write_tree(
+                opened.store,
+                builder,
+                ctx,
+                known=known,
+                root_meta=root.metadata,
+                specs=specs,
+                parallel=parallel,
+            )
         except BaseException:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store
             # gets no root document: the failed write is never presented as a complete file.

@@ -16,10 +16,11 @@ from zarr.core.group import GroupMetadata
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths
+from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
-__all__ = ["PlanContext", "WriteResult", "write_tree"]
+__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "write_tree"]
 
 
 @dataclass(slots=True)
@@ -69,6 +70,7 @@ def write_tree(
     known: Mapping[str, NodeMetadata],
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    parallel: ParallelOptions | None = None,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
     plan = plan_tree(root, ctx)
@@ -79,7 +81,7 @@ def write_tree(
             group.attributes[fmt.SPECLOC_ATTR] = fmt.SPEC_GROUP
     for parent, records in plan.links.items():
         _add_links(plan, parent, records, ctx, known)
-    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known)
+    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known, parallel=parallel)
     members = dict(known)
     members.update(written)
     new_root = written.get(paths.ROOT, root_meta)

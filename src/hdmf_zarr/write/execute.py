@@ -30,7 +30,9 @@ from hdmf_zarr.dataio import as_v2_codecs
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
+from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 
@@ -299,7 +301,9 @@ def _array(
         return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
 
 
-async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
+async def _write_data(
+    store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata], parallel: ParallelOptions | None
+) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
     encoded: list[tuple[str, Any]] = []
@@ -322,7 +326,7 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
             serial.append((a, array))
     await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
-    for a, array in serial:
+    for a, array in await write_distributed(serial, parallel):
         if a.kind is DataKind.ITERATOR:
             final = await _write_iterator(array, a.data, a.path)
             nodes[a.path] = final.metadata
@@ -331,14 +335,22 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
 
 
 def run_plan(
-    store: Store, plan: WritePlan, *, zarr_format: fmt.ZarrFormat, known: Mapping[str, NodeMetadata]
+    store: Store,
+    plan: WritePlan,
+    *,
+    zarr_format: fmt.ZarrFormat,
+    known: Mapping[str, NodeMetadata],
+    parallel: ParallelOptions | None = None,
 ) -> dict[str, NodeMetadata]:
-    """Write every node and its data; return the metadata of the nodes written (by absolute path)."""
+    """Write every node and its data; return the metadata of the nodes written (by absolute path).
+
+    With *parallel*, iterators and re-openable array-likes are written by workers (write/distribute.py).
+    """
     _check_new(plan, known)
 
     async def _run() -> dict[str, NodeMetadata]:
         nodes = await _write_nodes(store, plan, zarr_format)
-        await _write_data(store, plan, nodes)
+        await _write_data(store, plan, nodes, parallel)
         return nodes
 
     with zarr.config.set({"json_indent": None}):  # compact documents, encoded by json's C encoder
