@@ -7,6 +7,7 @@ included) is one store write; consolidated metadata is written once, from what t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import warnings
@@ -35,6 +36,7 @@ from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
+from hdmf_zarr.write.prefetch import prefetched
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -235,18 +237,19 @@ async def _write_iterator(
 ) -> AsyncArray[Any]:
     """Write every DataChunk; grow the array when the iterator goes past the planned shape."""
     extent = [0] * len(array.shape)
-    for chunk in it:
-        if chunk is None or chunk.data is None:
-            continue
-        selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
-        bounds = _selection_bounds(selection, array.shape)
-        extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds) :]
-        needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
-        if needed != array.shape:
-            max_shape = it.maxshape
-            _check_maxshape(needed, max_shape, where)
-            await array.resize(needed)  # updates array.metadata in place
-        await array.setitem(selection, np.asarray(chunk.data))
+    async with contextlib.aclosing(prefetched(iter(it))) as chunks:  # produce the next while storing
+        async for chunk in chunks:
+            if chunk is None or chunk.data is None:
+                continue
+            selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
+            bounds = _selection_bounds(selection, array.shape)
+            extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds) :]
+            needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
+            if needed != array.shape:
+                max_shape = it.maxshape
+                _check_maxshape(needed, max_shape, where)
+                await array.resize(needed)  # updates array.metadata in place
+            await array.setitem(selection, np.asarray(chunk.data))
     final = tuple(extent) if any(extent) else _empty_shape(array.shape, it.maxshape)
     if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
         await array.resize(tuple(int(s) for s in final))
