@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any, Final
 
 _END: Final = object()
@@ -19,7 +19,7 @@ def _next(it: Iterator[Any]) -> Any:
     return next(it, _END)
 
 
-async def prefetched(it: Iterator[Any]) -> AsyncIterator[Any]:
+async def prefetched(it: Iterator[Any]) -> AsyncGenerator[Any, None]:
     """Yield the items of *it*; while the caller handles one, the next is produced in a thread.
 
     Use it with ``contextlib.aclosing`` so that a failure in the caller waits for the item being
