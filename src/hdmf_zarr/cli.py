@@ -6,13 +6,15 @@ Layer: applications.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import zarr
 
 from hdmf_zarr.conversion import convert
-from hdmf_zarr.errors import HdmfZarrError
+from hdmf_zarr.errors import HdmfZarrError, ParallelWriteError
 from hdmf_zarr.io import ZarrIO
 
 
@@ -50,6 +52,24 @@ def _validate(path: str) -> int:
     return 1 if errors else 0
 
 
+@contextlib.contextmanager
+def _scheduler_client(address: str | None) -> Iterator[Any]:
+    """A Dask client connected to *address* for the command's duration (None without --scheduler)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise ParallelWriteError("--scheduler needs Dask: pip install 'hdmf_zarr[parallel]'.") from exc
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as exc:  # distributed raises OSError (TimeoutError) when nothing answers
+        raise ParallelWriteError(f"No Dask scheduler answers at {address!r}: {exc}") from exc
+    with client:
+        yield client
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hdmf-zarr", description="Convert, inspect and validate NWB Zarr files."
@@ -61,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_convert.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
     p_convert.add_argument("--to-hdf5", action="store_true", help="write DST as an HDF5 (.nwb) file")
     p_convert.add_argument("--force", action="store_true", help="replace DST if it exists")
+    p_convert.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="copy the arrays in N worker processes"
+    )
+    p_convert.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="copy the arrays on the workers of this Dask scheduler (they must reach SRC and DST)",
+    )
     p_info = sub.add_parser("info", help="print the dialect and the datasets of a Zarr file")
     p_info.add_argument("path")
     p_validate = sub.add_parser("validate", help="validate an NWB Zarr file against its cached schema")
@@ -68,13 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "convert":
-            convert(
-                args.src,
-                args.dst,
-                zarr_format=args.zarr_format,
-                to_hdf5=args.to_hdf5,
-                force_overwrite=args.force,
-            )
+            with _scheduler_client(args.scheduler) as client:
+                convert(
+                    args.src,
+                    args.dst,
+                    zarr_format=args.zarr_format,
+                    to_hdf5=args.to_hdf5,
+                    force_overwrite=args.force,
+                    number_of_jobs=args.jobs,
+                    client=client,
+                )
             print(f"wrote {args.dst}")
             return 0
         if args.command == "info":

@@ -14,7 +14,7 @@ from typing import Any
 from hdmf.backends.io import HDMFIO
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import StoreError
+from hdmf_zarr.errors import ParallelWriteError, StoreError
 from hdmf_zarr.store import StoreLike
 
 
@@ -28,7 +28,7 @@ def _is_hdf5(path: StoreLike) -> bool:
     return p.suffix.lower() in (".nwb", ".h5", ".hdf5") and not p.exists()
 
 
-def convert(
+def convert(  # noqa: PLR0913 (keyword-only options, one per CLI option)
     src: StoreLike,
     dst: StoreLike,
     *,
@@ -36,12 +36,18 @@ def convert(
     to_hdf5: bool = False,
     force_overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
+    number_of_jobs: int = 1,
+    client: Any = None,
 ) -> None:
     """Copy the HDMF/NWB file at *src* (Zarr of either dialect, or HDF5) into a new file at *dst*.
 
     *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. Namespaces cached
     in *src* are used, so files with extensions convert without the extension installed.
+    ``number_of_jobs=N`` copies the arrays in N worker processes; ``client`` (a
+    ``dask.distributed.Client``) copies them on that cluster's workers, which read regions of *src* and
+    write them, shard/chunk-aligned, straight to *dst* (so both must be reachable from the workers).
     """
+    parallel = _parallel_args(number_of_jobs, client, to_hdf5=to_hdf5)
     from hdmf_zarr.nwb import NWBZarrIO
 
     src_io: HDMFIO
@@ -63,9 +69,24 @@ def convert(
             zarr_format=zarr_format,
             storage_options=storage_options,
         ) as dst_io:
-            dst_io.export(src_io=src_io, write_args={"link_data": False})
+            dst_io.export(src_io=src_io, write_args={"link_data": False, **parallel})
     finally:
         src_io.close()
+
+
+def _parallel_args(number_of_jobs: int, client: Any, *, to_hdf5: bool) -> dict[str, Any]:
+    """The parallel write arguments of a conversion (checked by the writer; HDF5 is written serially)."""
+    args: dict[str, Any] = {}
+    if number_of_jobs != 1:
+        args["number_of_jobs"] = number_of_jobs
+    if client is not None:
+        args["client"] = client
+    if args and to_hdf5:
+        raise ParallelWriteError(
+            "number_of_jobs and client apply to Zarr destinations; an HDF5 file is written by one process. "
+            "Drop them (or --jobs/--scheduler) for --to-hdf5."
+        )
+    return args
 
 
 def _export_to_hdf5(src_io: HDMFIO, dst: StoreLike, *, force_overwrite: bool) -> None:

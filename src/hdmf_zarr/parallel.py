@@ -37,6 +37,8 @@ Selection = tuple[slice, ...]
 DEFAULT_START_METHOD = "spawn"
 #: Bytes of source data one conversion task reads and writes (a few write units at a time).
 REGION_TASK_BYTES = 64 << 20
+#: An array of many write units is split into at least this many conversion tasks (load balance).
+MIN_REGION_TASKS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +269,10 @@ def region_tasks(source: SourceRef, target: ArrayTarget, array: AsyncArray[Any])
     if not shape or 0 in shape:
         return []
     row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * array.dtype.itemsize)
-    rows = max(unit[0], REGION_TASK_BYTES // row_bytes // unit[0] * unit[0])
+    budget_units = max(1, REGION_TASK_BYTES // (row_bytes * unit[0]))
+    bands = -(-shape[0] // unit[0])
+    # At least MIN_REGION_TASKS tasks when the array has that many bands of write units: work to share.
+    rows = unit[0] * max(1, min(budget_units, -(-bands // MIN_REGION_TASKS)))
     tails = [slice(0, n) for n in shape[1:]]
     selections = [(slice(r, min(r + rows, shape[0])), *tails) for r in range(0, shape[0], rows)]
     return [RegionTask(source, target, (s,)) for s in selections]
