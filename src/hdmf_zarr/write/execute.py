@@ -37,6 +37,7 @@ from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 from hdmf_zarr.write.prefetch import prefetched
+from hdmf_zarr.write.slabs import write_slabs
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -187,7 +188,7 @@ async def _write_values(array: AsyncArray[Any], data: np.ndarray, sem: asyncio.S
     if data.size == 0:
         return
     async with sem:
-        await array.setitem(Ellipsis if data.ndim else (), data)
+        await write_slabs(array, data)  # bounded memory: a few slabs of whole chunks at a time
 
 
 async def _read_block(source: Any, key: Any) -> np.ndarray:
