@@ -6,6 +6,7 @@ destination: a folder they share, or S3 (moto on 127.0.0.1). Each result equals 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from hdmf_zarr import NWBZarrIO
 from hdmf_zarr.cli import main
 from hdmf_zarr.conversion import convert
 from hdmf_zarr.errors import ParallelWriteError
+from support.iterators import RecordingIterator, reader_pids
 from support.servers import S3Server
 
 distributed = pytest.importorskip("dask.distributed")
@@ -120,3 +122,22 @@ def test_cli_errors_are_one_line(tmp_path: Path, hdf5_file: Path, capsys: pytest
     assert "number_of_jobs must be an integer >= 1" in capsys.readouterr().err
     with pytest.raises(ParallelWriteError, match="HDF5"):
         convert(hdf5_file, tmp_path / "z.nwb", to_hdf5=True, number_of_jobs=2)
+
+
+def test_iterator_write_on_the_cluster(tmp_path: Path, client: Any) -> None:
+    data = np.random.default_rng(5).integers(-99, 99, (80_000, 8)).astype("int16")
+    np.save(tmp_path / "src.npy", data)
+    log = tmp_path / "log"
+    log.mkdir()
+    it = RecordingIterator(
+        str(tmp_path / "src.npy"), str(log), buffer_shape=(10_000, 8), chunk_shape=(5_000, 8)
+    )
+    nwb = NWBFile("cluster iterator", "cluster-it", datetime(2024, 1, 1, tzinfo=UTC))
+    nwb.add_acquisition(TimeSeries(name="x", data=it, unit="u", rate=1.0))
+    with NWBZarrIO(tmp_path / "it.nwb.zarr", mode="w") as io:
+        io.write(nwb, client=client)
+    workers = set(client.run(os.getpid).values())
+    assert reader_pids(log)
+    assert reader_pids(log) <= workers  # every buffer was read and written on the cluster
+    with NWBZarrIO(tmp_path / "it.nwb.zarr", mode="r") as io:
+        np.testing.assert_array_equal(io.read().acquisition["x"].data[:], data)
