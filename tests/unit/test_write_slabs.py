@@ -34,3 +34,11 @@ def test_a_large_array_in_slabs_equals_the_data(shards: tuple[int, int] | None) 
     )
     sync(write_slabs(array._async_array, data))
     np.testing.assert_array_equal(array[:], data)
+
+
+@pytest.mark.parametrize("data", [np.asarray(3.5), np.arange(10), np.zeros((0, 4))])
+def test_small_and_scalar_arrays_are_one_write(data: np.ndarray) -> None:
+    chunks = tuple(max(1, n) for n in data.shape)
+    array = zarr.create_array(MemoryStore(), shape=data.shape, dtype=data.dtype, chunks=chunks)
+    sync(write_slabs(array._async_array, data))
+    np.testing.assert_array_equal(array[...], data)

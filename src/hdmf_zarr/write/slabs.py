@@ -29,10 +29,13 @@ def slab_rows(shape: tuple[int, ...], itemsize: int, unit_rows: int) -> int:
 
 async def write_slabs(array: AsyncArray[Any], data: np.ndarray) -> None:
     """Write *data* (the whole of *array*) slab by slab, ``SLABS_IN_FLIGHT`` at a time."""
+    if data.ndim == 0 or data.nbytes <= SLAB_BYTES:
+        await array.setitem(Ellipsis if data.ndim else (), data)
+        return
     unit = getattr(array, "shards", None) or array.chunks
     rows = slab_rows(data.shape, data.dtype.itemsize, int(unit[0]))
-    if data.ndim == 0 or rows >= data.shape[0]:
-        await array.setitem(Ellipsis if data.ndim else (), data)
+    if rows >= data.shape[0]:
+        await array.setitem(Ellipsis, data)
         return
     gate = asyncio.Semaphore(SLABS_IN_FLIGHT)
 
