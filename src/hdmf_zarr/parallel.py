@@ -272,7 +272,7 @@ def region_tasks(source: SourceRef, target: ArrayTarget, array: AsyncArray[Any])
     budget_units = max(1, REGION_TASK_BYTES // (row_bytes * unit[0]))
     bands = -(-shape[0] // unit[0])
     # At least MIN_REGION_TASKS tasks when the array has that many bands of write units: work to share.
-    rows = unit[0] * max(1, min(budget_units, -(-bands // MIN_REGION_TASKS)))
+    rows = unit[0] * max(1, min(budget_units, bands // MIN_REGION_TASKS))
     tails = [slice(0, n) for n in shape[1:]]
     selections = [(slice(r, min(r + rows, shape[0])), *tails) for r in range(0, shape[0], rows)]
     return [RegionTask(source, target, (s,)) for s in selections]

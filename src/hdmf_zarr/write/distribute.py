@@ -43,7 +43,7 @@ def _iterator_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[IteratorTas
 
 
 def _region_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[RegionTask] | None:
-    ref = source_ref(plan.data)
+    ref = source_ref(plan.data) if plan.shape else None  # a 0-d value is one read: not worth a task
     if ref is None:
         return None
     return region_tasks(ref, target_for(array.store_path.store, array, plan.path), array)
