@@ -26,6 +26,7 @@ from support.iterators import RecordingIterator, reader_pids
 from support.servers import S3Server
 
 distributed = pytest.importorskip("dask.distributed")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("s3")]  # one cluster and one S3 server per worker
 
 ROWS = 240_000
 

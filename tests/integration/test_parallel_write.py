@@ -114,6 +114,7 @@ def test_chunks_not_aligned_to_buffers_are_written_by_one_worker_each(
     assert zarr.open_array(tmp_path / "m.nwb.zarr" / "acquisition/x/data").chunks == (7_000, 8)
 
 
+@pytest.mark.xdist_group("s3")
 def test_on_s3_with_the_default_start_method(
     s3: S3Server, tmp_path: Path, source: tuple[Path, np.ndarray]
 ) -> None:
@@ -125,6 +126,7 @@ def test_on_s3_with_the_default_start_method(
     np.testing.assert_array_equal(_stored(url, storage_options=options), expected)
 
 
+@pytest.mark.xdist_group("s3")
 def test_forked_workers_refuse_an_object_store(
     s3: S3Server, tmp_path: Path, source: tuple[Path, np.ndarray]
 ) -> None:
