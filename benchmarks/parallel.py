@@ -84,6 +84,13 @@ class BusyIterator(NoiseIterator):
         return {**super()._to_dict(), "work": self._work}
 
 
+def cpu_seconds():
+    """CPU time (user + system) of this process and of its finished children (the worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -129,11 +136,11 @@ def disk_mib(path):
 
 def phase_produce(args):
     it = make_iterator(args)
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     total = 0
     for chunk in it:
         total += chunk.data.nbytes
-    return {"seconds": time.perf_counter() - t0, "bytes": total}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - cpu0, "bytes": total}
 
 
 def phase_write(args):
@@ -141,11 +148,16 @@ def phase_write(args):
     nwb = nwb_with(it)
     before = rss_mib()
     kwargs = {"number_of_jobs": args.jobs} if args.jobs > 1 else {}
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     with io_for(args.backend, args.path) as io:
         io.write(nwb, **kwargs)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "peak_rss_growth_mib": rss_mib() - before, "disk_mib": disk_mib(args.path)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - cpu0,
+        "peak_rss_growth_mib": rss_mib() - before,
+        "disk_mib": disk_mib(args.path),
+    }
 
 
 def versions():

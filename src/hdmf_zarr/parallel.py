@@ -9,13 +9,15 @@ when unsharded), so no two workers ever write the same stored object.
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import importlib.util
 import itertools
 import multiprocessing
 import os
 import pickle
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from typing import Any, Literal
@@ -292,28 +294,50 @@ def _init_worker(max_threads: int | None) -> None:
     zarr.config.set({"threading.max_workers": max_threads})
 
 
-def run_iterator_task(task: IteratorTask) -> int:
-    """Write the task's buffers; return this worker's pid (tests and reports count the workers)."""
+def _iterator_of(task: IteratorTask) -> Any:
     it = _ITERATORS.get(task.token)
     if it is None:
         _ITERATORS.clear()  # one iterator at a time per worker: bounded memory
         it = _ITERATORS[task.token] = pickle.loads(task.iterator)  # our own pickle of the user's iterator
-    array = task.target.open()
-    for selection in task.selections:
-        array[selection] = np.asarray(it._get_data(selection=selection))
-    return os.getpid()
+    return it
 
 
-def run_region_task(task: RegionTask) -> int:
-    """Copy the task's regions; return this worker's pid."""
-    array = task.target.open()
-    for selection in task.selections:
-        array[selection] = task.source.read(selection)
+def _steps(
+    batch: Sequence[IteratorTask | RegionTask],
+) -> list[tuple[zarr.Array, Selection, Callable[[], Any]]]:
+    """(target array, selection, read) for every selection of *batch*, in order."""
+    steps: list[tuple[zarr.Array, Selection, Callable[[], Any]]] = []
+    for task in batch:
+        array = task.target.open()
+        for selection in task.selections:
+            if isinstance(task, IteratorTask):
+                it = _iterator_of(task)
+                steps.append((array, selection, functools.partial(it._get_data, selection=selection)))
+            else:
+                steps.append((array, selection, functools.partial(task.source.read, selection)))
+    return steps
+
+
+def run_batch(batch: Sequence[IteratorTask | RegionTask]) -> int:
+    """Write every selection of *batch*, reading the next one in a thread while the current is stored.
+
+    At most two regions are in memory; returns this worker's pid (reports count the workers).
+    """
+    steps = _steps(batch)
+    if not steps:
+        return os.getpid()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-read") as reader:
+        pending = reader.submit(steps[0][2])
+        for i, (array, selection, _) in enumerate(steps):
+            data = np.asarray(pending.result())
+            if i + 1 < len(steps):
+                pending = reader.submit(steps[i + 1][2])
+            array[selection] = data
     return os.getpid()
 
 
 def _run_one(task: IteratorTask | RegionTask) -> int:
-    return run_iterator_task(task) if isinstance(task, IteratorTask) else run_region_task(task)
+    return run_batch([task])
 
 
 @dataclass(slots=True)
@@ -355,8 +379,7 @@ def _worker_main(
             # pipeline would wait on them forever, so this child encodes with zarr's own pipeline.
             os.environ[DISABLE_ACCELERATION_ENV] = "zarr"
         _init_worker(max_threads)
-        for task in batch:
-            _run_one(task)
+        run_batch(batch)
         conn.send((os.getpid(), len(batch), None))
     except BaseException as exc:  # the one boundary: any failure goes back to the parent, which raises it
         conn.send((os.getpid(), 0, _portable(exc)))
