@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hdmf_zarr import _neuroconv_compat
 from hdmf_zarr._version import __version__
 from hdmf_zarr.dataio import ZarrDataIO
 from hdmf_zarr.errors import IncompleteConversionError
 from hdmf_zarr.io import ZarrIO, ZarrV2IO, is_zarr_v2_file
+
+_neuroconv_compat.install()  # zarr.codec_registry for neuroconv under zarr 3 (see that module)
 
 if TYPE_CHECKING:
     from hdmf_zarr.nwb import NWBZarrIO, NWBZarrV2IO

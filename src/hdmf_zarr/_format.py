@@ -71,6 +71,10 @@ V2_GROUP_KEY: Final = ".zgroup"
 V2_ARRAY_KEY: Final = ".zarray"
 V2_ATTRS_KEY: Final = ".zattrs"
 
+# -- Writes in progress (docs/format.md#writes-in-progress) ------------------------------------------
+#: Object at the store root while a writer modifies the store in place; a successful close removes it.
+WRITE_MARK_KEY: Final = ".hdmf_zarr_write.json"
+
 
 def _require_str(obj: Mapping[str, Any], key: str, *, kind: str, where: str) -> str:
     try:
@@ -149,6 +153,48 @@ class ReferenceRecord:
             path=_require_str(obj, "path", kind="Reference", where=where),
             object_id=_optional_str(obj, "object_id"),
             source_object_id=_optional_str(obj, "source_object_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMarkRecord:
+    """The in-progress mark: who started a write, when, in which mode (docs/format.md#writes-in-progress)."""
+
+    mode: str
+    started: str  # ISO 8601, UTC
+    host: str
+    pid: int
+    token: str  # unique per write: a writer that reads its own token back holds the mark
+    writer: str  # package and version that wrote the mark
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "started": self.started,
+            "host": self.host,
+            "pid": self.pid,
+            "token": self.token,
+            "writer": self.writer,
+        }
+
+    @classmethod
+    def from_json(cls, obj: object, *, where: str) -> Self:
+        if not isinstance(obj, Mapping):
+            raise FormatError(f"In-progress mark {WRITE_MARK_KEY} in {where!r} is not a JSON object: {obj!r}")
+        pid = obj.get("pid")
+        return cls(
+            mode=_require_str(obj, "mode", kind="In-progress mark", where=where),
+            started=_require_str(obj, "started", kind="In-progress mark", where=where),
+            host=_optional_str(obj, "host") or "?",
+            pid=pid if isinstance(pid, int) else -1,
+            token=_optional_str(obj, "token") or "",
+            writer=_optional_str(obj, "writer") or "?",
+        )
+
+    def describe(self) -> str:
+        return (
+            f"a write in mode {self.mode!r} started at {self.started} by process {self.pid} on {self.host} "
+            f"({self.writer})"
         )
 
 

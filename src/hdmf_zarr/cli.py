@@ -8,21 +8,41 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import zarr
 
 from hdmf_zarr.conversion import convert
-from hdmf_zarr.errors import HdmfZarrError, ParallelWriteError
+from hdmf_zarr.errors import HdmfZarrError, InterruptedWriteError, InterruptedWriteWarning, ParallelWriteError
 from hdmf_zarr.io import ZarrIO
+from hdmf_zarr.store import write_state_of
+
+
+def _state_line(path: str) -> str:
+    state, mark = write_state_of(path)
+    if mark is None:
+        return f"  state: {state}"
+    advice = "; repair with ZarrIO(path, mode='a', repair=True)" if state != "being written" else ""
+    return f"  state: {state} ({mark.describe()}){advice}"
 
 
 def _info(path: str) -> int:
-    with ZarrIO(path, mode="r") as io:
+    state_line = _state_line(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InterruptedWriteWarning)  # the state line says it
+        try:
+            io = ZarrIO(path, mode="r")
+        except InterruptedWriteError:
+            print(f"{path}: no completed write")
+            print(state_line)
+            return 1
+    with io:
         root = io.file
         consolidated = root.metadata.consolidated_metadata is not None
         print(f"{path}: Zarr v{root.metadata.zarr_format} HDMF file, consolidated metadata: {consolidated}")
+        print(state_line)
         for key in ("namespace", "neurodata_type", "data_type", "nwb_version", "object_id"):
             if key in root.attrs:
                 print(f"  {key}: {root.attrs[key]}")

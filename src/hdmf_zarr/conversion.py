@@ -14,7 +14,7 @@ from typing import Any
 from hdmf.backends.io import HDMFIO
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import ParallelWriteError, StoreError
+from hdmf_zarr.errors import ParallelWriteError, StoreError, StoreExistsError
 from hdmf_zarr.store import StoreLike
 
 
@@ -61,14 +61,18 @@ def convert(  # noqa: PLR0913 (keyword-only options, one per CLI option)
         if to_hdf5:
             _export_to_hdf5(src_io, dst, force_overwrite=force_overwrite)
             return
-        with NWBZarrIO(
-            dst,
-            mode="w",
-            manager=src_io.manager,
-            force_overwrite=force_overwrite,
-            zarr_format=zarr_format,
-            storage_options=storage_options,
-        ) as dst_io:
+        try:
+            dst_io = NWBZarrIO(
+                dst,
+                mode="w" if force_overwrite else "w-",  # a conversion replaces a file only when asked
+                manager=src_io.manager,
+                force_overwrite=force_overwrite,
+                zarr_format=zarr_format,
+                storage_options=storage_options,
+            )
+        except StoreExistsError as exc:
+            raise StoreExistsError(f"{exc} Pass force_overwrite=True (--force) to replace it.") from exc
+        with dst_io:
             dst_io.export(src_io=src_io, write_args={"link_data": False, **parallel})
     finally:
         src_io.close()

@@ -17,6 +17,7 @@ import zarr.codecs
 import zarr.codecs.numcodecs as zarr_numcodecs
 from hdmf.data_utils import DataIO
 from numcodecs.abc import Codec as NumcodecsCodec
+from zarr.abc.codec import ArrayArrayCodec, BytesBytesCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
 from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
@@ -127,12 +128,61 @@ def _zarr_to_numcodecs(codec: object) -> object:
     )
 
 
+def as_numcodecs(codec: object) -> object:
+    """Return one codec as its numcodecs equivalent (zarr 3 codecs translated), or raise
+    :class:`UnsupportedValueError` when numcodecs has none."""
+    return _zarr_to_numcodecs(codec)
+
+
 def as_v2_codecs(codecs: object) -> object:
     """Return zarr 3 codecs (or "auto"/None) as the numcodecs codecs a Zarr v2 array stores."""
     if codecs is None or isinstance(codecs, str):
         return codecs
     items = codecs if isinstance(codecs, list | tuple) else [codecs]
     return tuple(_zarr_to_numcodecs(c) for c in items)
+
+
+def to_v3_slots(
+    filters: tuple[ZarrCodec, ...] | None, compressors: tuple[ZarrCodec, ...] | None
+) -> tuple[tuple[ZarrCodec, ...] | None, tuple[ZarrCodec, ...] | None]:
+    """Place zarr 2 style filters in zarr 3's slots: (filters, compressors).
+
+    zarr 2 took any codec as a filter (``filters=[Shuffle()]`` before a compressor, as neuroconv and
+    h5py-minded code write); zarr 3 filters are array-to-array only. Bytes-to-bytes codecs given as
+    filters move to the front of the compressors, which applies them in the same order (after the
+    array-to-array filters, before the compressors). *compressors* None means the default ones.
+    """
+    if not filters:
+        return filters, compressors
+    moved = tuple(c for c in filters if isinstance(c, BytesBytesCodec))
+    if not moved:
+        return filters, compressors
+    kept = tuple(c for c in filters if not isinstance(c, BytesBytesCodec))
+    first_moved = min(i for i, c in enumerate(filters) if isinstance(c, BytesBytesCodec))
+    if any(isinstance(c, ArrayArrayCodec) for c in filters[first_moved:]):
+        raise UnsupportedValueError(
+            f"filters={list(filters)!r}: a bytes-to-bytes codec comes before an array-to-array one, "
+            "which zarr 3 cannot store; put array-to-array filters (e.g. Delta) first."
+        )
+    base = default_compressors() if compressors is None else compressors
+    return kept, (*moved, *base)
+
+
+def as_v2_options(options: dict[str, Any]) -> dict[str, Any]:
+    """zarr.create_array options for a Zarr v2 array: numcodecs codecs, and one compressor.
+
+    zarr 2 has one compressor slot: every compressor but the last rides at the end of the filters,
+    which applies them in the same order.
+    """
+    out = dict(options)
+    for key in ("compressors", "filters"):
+        if key in out:
+            out[key] = as_v2_codecs(out[key])
+    compressors = out.get("compressors")
+    if isinstance(compressors, tuple) and len(compressors) > 1:
+        out["filters"] = (*(out.get("filters") or ()), *compressors[:-1])
+        out["compressors"] = compressors[-1:]
+    return out
 
 
 def _is_lazy_array(data: object) -> bool:
@@ -183,8 +233,9 @@ class ZarrDataIO(DataIO):
         self._fillvalue = fillvalue
         self._compressors_given = compressors
         self._filters_given = filters
-        self._compressors = as_zarr_codecs(compressors, option="compressors")
-        self._filters = as_zarr_codecs(filters, option="filters")
+        self._filters, self._compressors = to_v3_slots(
+            as_zarr_codecs(filters, option="filters"), as_zarr_codecs(compressors, option="compressors")
+        )
         self._serializer = serializer
         self._shards = tuple(shards) if shards is not None else None
         self._link_data = bool(link_data)

@@ -27,6 +27,14 @@ class StoreExistsError(StoreError, FileExistsError):
     """A store already exists where a new one was to be created."""
 
 
+class InterruptedWriteError(StoreError):
+    """A store carries the in-progress mark of a write that never finished (docs/format.md)."""
+
+
+class StoreBusyError(StoreError, TimeoutError):
+    """Another writer holds the store, and it did not let go within the wait allowed."""
+
+
 class ReadOnlyStoreError(StoreError, PermissionError):
     """A write was attempted on a store opened read-only, or on a store that cannot be written."""
 
@@ -53,6 +61,14 @@ class IOClosedError(HdmfZarrError, ValueError):
 
 class HdmfZarrWarning(UserWarning):
     """Base class of warnings issued by hdmf_zarr."""
+
+
+class InterruptedWriteWarning(HdmfZarrWarning):
+    """A store read carries the mark of an unfinished write: what is read is the last completed write."""
+
+
+class NoConsolidatedMetadataWarning(HdmfZarrWarning):
+    """A store without consolidated metadata is opened by listing it, which costs a request per node."""
 
 
 class StaleConsolidatedMetadataWarning(HdmfZarrWarning):

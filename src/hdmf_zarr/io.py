@@ -23,19 +23,29 @@ from zarr.storage import StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr.errors import (
+    FormatError,
     HdmfZarrWarning,
     IOClosedError,
     ModeError,
     StoreNotFoundError,
     UnresolvedReferenceError,
 )
+from hdmf_zarr.lifecycle import DEFAULT_LOCK_TIMEOUT
 from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
-from hdmf_zarr.store import OpenedStore, StoreLike, check_mode, describe_source, open_root_group, open_store
+from hdmf_zarr.store import (
+    OpenedStore,
+    StoreLike,
+    check_mode,
+    describe_source,
+    open_root_group,
+    open_store,
+    require_root_group,
+)
 from hdmf_zarr.write import ParallelOptions, PlanContext, write_tree
 from hdmf_zarr.write.execute import consolidate
 
@@ -75,6 +85,9 @@ class ZarrIO(HDMFIO):
         self._preopened: OpenedParts | None = kwargs.pop("_preopened", None)
         herd_path = kwargs.pop("herd_path", None)  # HERD kept beside the file, as hdmf's HDMFIO does it
         chunk_cache_bytes: int | None = kwargs.pop("chunk_cache_bytes", None)
+        # Writers: how long to wait for another writer, and whether to repair an interrupted write.
+        self._lock_timeout: float = kwargs.pop("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        self._repair: bool = kwargs.pop("repair", False)
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -135,9 +148,18 @@ class ZarrIO(HDMFIO):
         storage_options: Mapping[str, Any] | None = None,
         force_overwrite: bool = False,
         zarr_format: fmt.ZarrFormat | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        repair: bool = False,
     ) -> OpenedParts:
         """Open the store and its root group once (NWBZarrIO reads the spec cache from the same root)."""
-        opened = open_store(path, mode=mode, storage_options=storage_options, force_overwrite=force_overwrite)
+        opened = open_store(
+            path,
+            mode=mode,
+            storage_options=storage_options,
+            force_overwrite=force_overwrite,
+            lock_timeout=lock_timeout,
+            repair=repair,
+        )
         if opened.zarr_format is None:
             # A new store: its root document is written last, by the first write (with the consolidated
             # block) or at close, so an interrupted write never leaves a store that looks complete.
@@ -162,12 +184,20 @@ class ZarrIO(HDMFIO):
             storage_options=self._storage_options,
             force_overwrite=self._force_overwrite,
             zarr_format=self._requested_format,
+            lock_timeout=self._lock_timeout,
+            repair=self._repair,
         )
         self._preopened = None
         self._opened, self._root, self._root_pending = parts.opened, parts.root, parts.pending
 
     def is_open(self) -> bool:
         return self._opened is not None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is not None and self._opened is not None and self._opened.writable:
+            # The block failed: a file written aside (mode 'w', zip) is not published; the old one stays.
+            self._write_failed = True
+        self.close()
 
     def close(self) -> None:
         for other in self._foreign.values():
@@ -371,8 +401,10 @@ class ZarrIO(HDMFIO):
             )
         except BaseException:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store
-            # gets no root document: the failed write is never presented as a complete file.
+            # gets no root document: the failed write is never presented as a complete file. In place,
+            # its leftovers are dropped at once, so that a later write in this session never lists them.
             self._write_failed = True
+            opened.recover()
             raise
         self._root_pending = False
         self._members = result.members
@@ -387,6 +419,7 @@ class ZarrIO(HDMFIO):
             changed = self._appends.store(encoded)
         except BaseException:
             self._write_failed = True
+            self._require_open().recover()  # grown arrays get their recorded shapes back at once
             raise
         if self._members is not None:
             for key, meta in changed.items():
@@ -526,7 +559,10 @@ def stored_dialect(
     except (OSError, ValueError):
         return None
     try:
+        require_root_group(opened)  # a plain array is no HDMF file
         return opened.zarr_format
+    except FormatError:
+        return None
     finally:
         opened.close()
 

@@ -12,6 +12,7 @@ from hdmf.build import BuildManager, TypeMap
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.io import ZarrIO
+from hdmf_zarr.lifecycle import DEFAULT_LOCK_TIMEOUT
 from hdmf_zarr.store import StoreLike
 
 try:
@@ -39,10 +40,20 @@ class NWBZarrIO(ZarrIO):
             pass  # an explicit manager wins, as in NWBHDF5IO
         elif load_namespaces and mode in ("r", "r+", "a"):
             # Open once: the spec cache is read from the same root group the IO then uses.
-            parts = ZarrIO.open_parts(path, mode=mode, storage_options=storage_options)
+            parts = ZarrIO.open_parts(
+                path,
+                mode=mode,
+                storage_options=storage_options,
+                lock_timeout=kwargs.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
+                repair=kwargs.get("repair", False),
+            )
             type_map = get_type_map(extensions) if extensions is not None else get_type_map()
             if not parts.pending:  # an existing file ('a' may create a new one)
-                ZarrIO.load_namespaces(type_map, file=parts.root)
+                try:
+                    ZarrIO.load_namespaces(type_map, file=parts.root)
+                except BaseException:
+                    parts.opened.close()  # nothing was written: a writer's lock and mark are released
+                    raise
             manager = BuildManager(type_map)
             kwargs["_preopened"] = parts
         elif manager is None:

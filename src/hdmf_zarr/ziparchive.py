@@ -3,28 +3,38 @@
 Layer: store back-ends (below ``store``). zarr's ZipStore appends a new entry each time a key is
 rewritten, and a write rewrites the root document; so writes go to a staging folder beside the target
 and, on a successful close, are packed into a temporary zip that replaces the target in one rename.
-A failed or abandoned write leaves the target as it was (or absent) and removes the staging folder.
+A failed write leaves the target as it was (or absent) and removes the staging folder; a killed
+write leaves the staging folder, which the next writer removes (staging.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from zarr.abc.store import Store
 from zarr.storage import LocalStore, ZipStore
 
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.errors import StoreError
+from hdmf_zarr.staging import StagingFolder
+
+_STORE_FOLDER: Final = "store"  # inside the staging folder: the files of the zip being written
+_PACKED_NAME: Final = "packed.zip"  # inside the staging folder: the zip before it replaces the target
 
 
 def zip_dialect(path: Path) -> fmt.ZarrFormat | None:
     """The dialect of the group at the root of the zip file at *path* (None: no group there)."""
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise StoreError(
+            f"{str(path)!r} is not a readable zip file ({exc}); a '.zip' path must be a zip of a Zarr store."
+        ) from exc
     if fmt.V3_METADATA_KEY in names:
         return 3
     if fmt.V2_GROUP_KEY in names or fmt.V2_CONSOLIDATED_KEY in names:
@@ -34,26 +44,35 @@ def zip_dialect(path: Path) -> fmt.ZarrFormat | None:
 
 @dataclass(slots=True)
 class StagedZip:
-    """A zip being written: a staging folder that becomes *target* on :meth:`commit`."""
+    """A zip being written: a staging folder (staging.py) whose ``store/`` becomes *target* on commit.
+
+    The packed zip is first written inside the staging folder too, so that a killed write leaves only
+    the staging folder, which the next writer beside *target* recognises and removes.
+    """
 
     target: Path
-    staging: Path
+    folder: StagingFolder
 
     @classmethod
     def begin(cls, target: Path, *, copy_existing: bool) -> StagedZip:
-        staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:8]}"
-        staging.mkdir(parents=True)
+        folder = StagingFolder.begin(target)
+        root = folder.path / _STORE_FOLDER
+        root.mkdir()
         if copy_existing and target.is_file():
             with zipfile.ZipFile(target) as archive:
-                archive.extractall(staging)
-        return cls(target, staging)
+                archive.extractall(root)
+        return cls(target, folder)
+
+    @property
+    def staging(self) -> Path:
+        return self.folder.path / _STORE_FOLDER
 
     def store(self) -> Store:
         return LocalStore(self.staging)
 
     def commit(self) -> None:
         """Pack the staging folder into a zip (entries stored: chunks are compressed already), atomically."""
-        tmp = self.target.parent / f".{self.target.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp = self.folder.path / _PACKED_NAME
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
                 for folder, _dirs, files in sorted(os.walk(self.staging)):
@@ -62,11 +81,10 @@ class StagedZip:
                         archive.write(full, full.relative_to(self.staging).as_posix())
             os.replace(tmp, self.target)
         finally:
-            tmp.unlink(missing_ok=True)
             self.discard()
 
     def discard(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self.folder.discard()
 
 
 def read_store(path: Path) -> Store:

@@ -47,7 +47,8 @@ def test_open_and_read_builder_read_no_data_chunks_and_list_nothing() -> None:
         assert not [k for k in data_reads if k not in scalar_keys], data_reads
         assert store.log.lists == []  # consolidated metadata: no listing
         metadata_reads = [k for k in store.log.gets if not is_chunk_key(k)]
-        assert set(metadata_reads) == {fmt.V3_METADATA_KEY}  # the root document, nothing else
+        # The root document and, fetched alongside it, the in-progress mark (absent): nothing else.
+        assert set(metadata_reads) == {fmt.V3_METADATA_KEY, fmt.WRITE_MARK_KEY}
 
 
 def test_open_reads_the_root_document_once() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hdmf.build import GroupBuilder
+from hdmf.data_utils import DataChunkIterator
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr import ZarrIO
@@ -66,13 +68,73 @@ def test_creating_modes_create(store: StoreLike, mode: str) -> None:
     assert _read_names(store) == ["first"]
 
 
-def test_w_refuses_to_replace_and_deletes_nothing(store: StoreLike) -> None:
-    _write(store, _tree())
+def _siblings(store: StoreLike) -> list[str]:
+    """The names beside a store on disk (staging folders must not remain there)."""
+    if isinstance(store, MemoryStore):
+        return []
+    where = Path(store.root) if isinstance(store, LocalStore) else Path(store)  # type: ignore[arg-type]
+    return sorted(p.name for p in where.parent.iterdir())
+
+
+def test_w_replaces_an_existing_file(store: StoreLike) -> None:
+    """As h5py and NWBHDF5IO do (neuroconv's run_conversion(overwrite=True) relies on it)."""
+    _write(store, _tree("first"))
+    beside = _siblings(store)
+    _write(store, _tree("second"))
+    assert _read_names(store) == ["second"]
+    assert _siblings(store) == beside
+
+
+def test_w_keeps_the_old_file_until_close(store: StoreLike) -> None:
+    _write(store, _tree("first"))
     before = _snapshot(store)
-    with pytest.raises(StoreExistsError, match="Nothing was deleted"):
-        ZarrIO(store, mode="w")
+    with ZarrIO(store, mode="w") as io:
+        io.write_builder(_tree("second"), cache_spec=False)
+        assert _snapshot(store) == before  # written aside: readers still see the old file
+    assert _read_names(store) == ["second"]
+
+
+def test_w_keeps_the_old_file_when_the_write_fails(store: StoreLike) -> None:
+    _write(store, _tree("first"))
+    before, beside = _snapshot(store), _siblings(store)
+    bad = _tree("second")
+
+    def rows() -> Iterator[np.ndarray]:
+        yield np.zeros(3)
+        raise OSError("the acquisition system went away")
+
+    dataset(bad, "streamed", DataChunkIterator(rows(), buffer_size=1))
+    with pytest.raises(OSError, match="went away"), ZarrIO(store, mode="w") as io:
+        io.write_builder(bad, cache_spec=False)
     assert _snapshot(store) == before
+    assert _siblings(store) == beside
     assert _read_names(store) == ["first"]
+
+
+def test_w_keeps_the_old_file_when_the_block_raises(store: StoreLike) -> None:
+    _write(store, _tree("first"))
+    before = _snapshot(store)
+
+    def write_then_fail() -> None:
+        with ZarrIO(store, mode="w") as io:
+            io.write_builder(_tree("second"), cache_spec=False)
+            raise RuntimeError("user code failed after the write")
+
+    with pytest.raises(RuntimeError, match="user code"):
+        write_then_fail()
+    assert _snapshot(store) == before
+
+
+def test_w_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"jpeg")
+    with pytest.raises(StoreExistsError, match="Nothing was deleted"):
+        ZarrIO(folder, mode="w")
+    assert (folder / "holiday.jpg").read_bytes() == b"jpeg"
+    _write(folder, _tree("first"), force_overwrite=True)
+    assert _read_names(folder) == ["first"]
+    assert not (folder / "holiday.jpg").exists()
 
 
 @pytest.mark.parametrize("mode", ["w-", "x"])

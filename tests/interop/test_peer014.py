@@ -86,3 +86,19 @@ def test_peer_reads_our_append(tmp_path: Path) -> None:
     out = subprocess.run([str(ensure_peer(VERSION)), str(script), str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "equal" in out.stdout
+
+
+def test_peer_reads_a_store_with_an_interrupted_write(tmp_path: Path) -> None:
+    """The in-progress mark and an interrupted append's leftovers do not disturb hdmf-zarr 0.14."""
+    import zarr
+
+    from hdmf_zarr import _format as fmt
+    from hdmf_zarr.lifecycle import new_mark
+
+    case = "nwb_ecephys"
+    path = tmp_path / f"{case}.zarr"
+    with open_io(case, path, "w") as io:
+        io.write(build(case)[0])
+    (path / fmt.WRITE_MARK_KEY).write_text(json.dumps(new_mark("a").to_json()))
+    zarr.open_group(path / "acquisition", mode="r+", use_consolidated=False).create_group("half_written")
+    assert run_peer(VERSION, "read_case.py", case, str(path)).startswith("equal")

@@ -21,6 +21,7 @@ RESERVED = sorted(
         fmt.V2_LINKS_ATTR,
         fmt.V2_DTYPE_ATTR,
         fmt.DTYPE_OBJECT_REFERENCE,
+        fmt.WRITE_MARK_KEY,
     }
 )
 

@@ -14,6 +14,7 @@ from hdmf_zarr.dataio import (
     DEFAULT_CHUNK_BYTES,
     ZarrDataIO,
     as_v2_codecs,
+    as_v2_options,
     as_zarr_codecs,
     default_chunks,
     default_compressors,
@@ -156,3 +157,40 @@ def test_unknown_legacy_options_warn() -> None:
 def test_link_data_flag() -> None:
     assert ZarrDataIO(np.arange(3), link_data=True).link_data is True
     assert ZarrDataIO(np.arange(3)).link_data is False
+
+
+# -- zarr 2 style filters (any codec) placed in zarr 3's slots ----------------------------------------
+
+
+def test_bytes_filters_move_in_front_of_the_compressors() -> None:
+    """neuroconv (zarr 2 style) passes shuffle as a filter before its compressor."""
+
+    dio = ZarrDataIO(
+        np.arange(10.0),
+        compressor=numcodecs.GZip(level=4),
+        filters=[numcodecs.Delta(dtype="f8"), numcodecs.Shuffle(elementsize=8)],
+    )
+    settings = dio.io_settings
+    assert [type(c).__name__ for c in settings["filters"]] == ["Delta"]
+    assert [type(c).__name__ for c in settings["compressors"]] == ["Shuffle", "GzipCodec"]
+    assert isinstance(settings["compressors"][1], zarr.codecs.GzipCodec)
+
+
+def test_bytes_filter_without_compressors_keeps_the_default_compression() -> None:
+    settings = ZarrDataIO(np.arange(10.0), filters=[numcodecs.Shuffle(elementsize=8)]).io_settings
+    assert "filters" not in settings or settings["filters"] == ()
+    assert settings["compressors"][1:] == default_compressors()
+
+
+def test_bytes_filter_before_an_array_filter_is_refused() -> None:
+    with pytest.raises(UnsupportedValueError, match="bytes-to-bytes codec comes before"):
+        ZarrDataIO(np.arange(10.0), filters=[numcodecs.Shuffle(elementsize=8), numcodecs.Delta(dtype="f8")])
+
+
+def test_v2_arrays_store_extra_compressors_as_filters() -> None:
+    settings = ZarrDataIO(
+        np.arange(10.0), compressors=[numcodecs.Shuffle(elementsize=8), numcodecs.GZip(level=4)]
+    ).io_settings
+    v2 = as_v2_options(settings)
+    assert v2["filters"] == (numcodecs.Shuffle(elementsize=8),)
+    assert v2["compressors"] == (numcodecs.GZip(level=4),)

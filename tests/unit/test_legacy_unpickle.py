@@ -100,6 +100,7 @@ def test_numpy_object_and_structured_arrays_round_trip() -> None:
 
 
 @pytest.mark.parametrize("where", ["reference dataset", "compound chunk", "fill value"])
+@pytest.mark.filterwarnings("ignore::hdmf_zarr.errors.NoConsolidatedMetadataWarning")  # a hand-made store
 def test_planted_payload_in_a_v2_store_is_never_run(tmp_path: Path, where: str) -> None:
     """A v2 store whose reference chunk, compound chunk or base64 fill value carries a payload."""
     import zarr

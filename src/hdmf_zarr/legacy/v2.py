@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numcodecs
 import numpy as np
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
@@ -225,6 +226,29 @@ class LegacyObjectArray:
     @property
     def path(self) -> str:
         return self._path
+
+    # -- storage settings, as zarr 2 reported them (read/arrayinfo.py answers the same for every array)
+    @property
+    def shards(self) -> None:
+        return None
+
+    @property
+    def compressors(self) -> tuple[Any, ...]:
+        """The stored compressor as a numcodecs codec (none: an empty tuple)."""
+        return () if self.meta.compressor is None else (numcodecs.get_codec(dict(self.meta.compressor)),)
+
+    @property
+    def compressor(self) -> Any:
+        return self.compressors[0] if self.compressors else None
+
+    @property
+    def filters(self) -> tuple[Any, ...]:
+        """The stored filters as numcodecs codecs, the object codec among them (as zarr 2 listed it)."""
+        return tuple(numcodecs.get_codec(dict(f)) for f in self.meta.filters)
+
+    @property
+    def fill_value(self) -> Any:
+        return self.meta.fill_value
 
     def __len__(self) -> int:
         if not self.shape:

@@ -7,6 +7,8 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +78,13 @@ def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex
         # zarr lists members from the consolidated block when the group holds one: drop it to list.
         plain = dataclasses.replace(root.metadata, consolidated_metadata=None)
         root = zarr.Group(AsyncGroup(metadata=plain, store_path=root.store_path))
-    for key, node in root.members(max_depth=None):
+    with warnings.catch_warnings():
+        # A writer's in-progress mark (docs/format.md#writes-in-progress) is an object, not a node.
+        warnings.filterwarnings(
+            "ignore", message=f"Object at {re.escape(fmt.WRITE_MARK_KEY)} is not recognized"
+        )
+        members = list(root.members(max_depth=None))
+    for key, node in members:
         index.add(paths.normalise(key), node.metadata)
     return index
 

@@ -17,6 +17,7 @@ from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
+from hdmf_zarr.read import arrayinfo
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
 
@@ -69,6 +70,31 @@ class ArrayView(HDMFDataset):
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
+
+    # -- storage settings of the stored array (read/arrayinfo.py) ---------------------------------
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return arrayinfo.chunks(self._raw)
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        return arrayinfo.shards(self._raw)
+
+    @property
+    def compressors(self) -> tuple[Any, ...]:
+        return arrayinfo.compressors(self._raw)
+
+    @property
+    def compressor(self) -> Any:
+        return arrayinfo.compressor(self._raw)
+
+    @property
+    def filters(self) -> tuple[Any, ...]:
+        return arrayinfo.filters(self._raw)
+
+    @property
+    def fill_value(self) -> Any:
+        return arrayinfo.fill_value(self._raw)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -155,6 +181,11 @@ class NumericArray(zarr.Array):
     @shape.setter
     def shape(self, value: tuple[int, ...]) -> None:
         self.resize(value)  # as zarr.Array's setter
+
+    @property
+    def compressor(self) -> Any:
+        """The compressor as a numcodecs codec, or None (zarr 2's attribute, for v3 arrays too)."""
+        return arrayinfo.compressor(self)
 
     def __getitem__(self, selection: Any) -> Any:
         if self._pending:

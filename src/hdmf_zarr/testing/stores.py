@@ -21,7 +21,14 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr.store import StoreLike
 
 _METADATA_KEYS: Final = frozenset(
-    {fmt.V3_METADATA_KEY, fmt.V2_ARRAY_KEY, fmt.V2_GROUP_KEY, fmt.V2_ATTRS_KEY, fmt.V2_CONSOLIDATED_KEY}
+    {
+        fmt.V3_METADATA_KEY,
+        fmt.V2_ARRAY_KEY,
+        fmt.V2_GROUP_KEY,
+        fmt.V2_ATTRS_KEY,
+        fmt.V2_CONSOLIDATED_KEY,
+        fmt.WRITE_MARK_KEY,  # read beside the root document to tell readers of an interrupted write
+    }
 )
 
 #: Every kind of store argument that ZarrIO accepts and that needs no network.

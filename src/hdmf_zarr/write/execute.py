@@ -27,12 +27,13 @@ from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
-from hdmf_zarr.dataio import as_v2_codecs
+from hdmf_zarr.dataio import as_v2_options
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
@@ -62,11 +63,7 @@ def _for_format(options: dict[str, Any], zarr_format: fmt.ZarrFormat) -> dict[st
     """Return zarr.create_array options for *zarr_format*: v2 arrays store numcodecs codecs."""
     if zarr_format != 2:
         return options
-    out = dict(options)
-    for key in ("compressors", "filters"):
-        if key in out:
-            out[key] = as_v2_codecs(out[key])
-    return out
+    return as_v2_options(options)
 
 
 async def _template(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
@@ -109,6 +106,7 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
             dtype=plan.dtype,
             zarr_format=zarr_format,
             attributes=plan.attributes,
+            dimension_names=plan.dimension_names if zarr_format == 3 else None,
             **_for_format(plan.options, zarr_format),
         )
         return arr.metadata
@@ -351,6 +349,7 @@ def run_plan(
     With *parallel*, iterators and re-openable array-likes are written by workers (write/distribute.py).
     """
     _check_new(plan, known)
+    dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
     async def _run() -> dict[str, NodeMetadata]:
         nodes = await _write_nodes(store, plan, zarr_format)
