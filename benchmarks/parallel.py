@@ -333,7 +333,8 @@ def driver_main(args):
                 flush=True,
             )
     shutil.rmtree(scratch, ignore_errors=True)
-    stem = HERE / "results" / f"{dt.date.today()}-parallel{'-quick' if args.quick else ''}"
+    subset = "" if args.workloads == "iterator,jobs" else "-" + args.workloads.replace(",", "-")
+    stem = HERE / "results" / f"{dt.date.today()}-parallel{subset}{'-quick' if args.quick else ''}"
     stem.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     report(records, stem.with_suffix(".md"))
     print(stem.with_suffix(".md").read_text())
