@@ -298,7 +298,15 @@ def _iterator_of(task: IteratorTask) -> Any:
     it = _ITERATORS.get(task.token)
     if it is None:
         _ITERATORS.clear()  # one iterator at a time per worker: bounded memory
-        it = _ITERATORS[task.token] = pickle.loads(task.iterator)  # our own pickle of the user's iterator
+        try:
+            it = pickle.loads(task.iterator)  # our own pickle of the user's iterator
+        except (AttributeError, ImportError) as exc:  # its class cannot be imported in this process
+            raise ParallelWriteError(
+                f"A worker process cannot rebuild the iterator of dataset {task.target.where!r}: {exc}. "
+                "Define the iterator's class in an importable module (not in a notebook or in the script "
+                "run as __main__), or pass multiprocessing_context='fork' (folders and zips only)."
+            ) from exc
+        _ITERATORS[task.token] = it
     return it
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,3 +187,17 @@ def test_other_iterators_are_written_by_this_process(tmp_path: Path) -> None:
     it = DataChunkIterator(data=iter(data), buffer_size=1000)
     _write(tmp_path / "d.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="forkserver")
     np.testing.assert_array_equal(_stored(tmp_path / "d.nwb.zarr"), data)
+
+
+def test_a_worker_that_cannot_import_the_iterator_class_says_what_to_do(
+    tmp_path: Path, source: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A class the parent holds in a module that exists only in memory (as a notebook's classes do):
+    # it pickles here, and spawned workers cannot import it.
+    phantom = types.ModuleType("phantom_iterators")
+    cls = type("PhantomIterator", (RecordingIterator,), {"__module__": "phantom_iterators"})
+    phantom.PhantomIterator = cls  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "phantom_iterators", phantom)
+    it = _iterator(source[0], tmp_path / "log", cls)
+    with pytest.raises(ParallelWriteError, match=r"'/acquisition/x/data'.*importable module"):
+        _write(tmp_path / "ph.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="spawn")
