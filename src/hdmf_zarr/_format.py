@@ -31,6 +31,18 @@ V2_LINKS_ATTR: Final = "zarr_link"
 V2_DTYPE_ATTR: Final = "zarr_dtype"
 V2_REFERENCE_VALUE_KEY: Final = "value"
 
+# -- Node names (docs/format.md#names) ----------------------------------------------------------------
+#: First character of an escaped node key or attribute name; inside a key, ``!21`` is "!" and ``!5C`` "\\".
+NAME_ESCAPE: Final = "!"
+#: On a node whose key is a shortened escape (its name is too long for a file name): the original name.
+NAME_ATTR: Final = "_NAME"
+#: Longest node key, in UTF-8 bytes: a file name on every common filesystem (ext4, APFS, NTFS).
+MAX_KEY_BYTES: Final = 255
+#: Marks a shortened key: ``!`` + escaped prefix + ``!H`` + digest of the full name.
+SHORTENED_KEY_MARK: Final = "!H"
+#: Hex digits of the SHA-256 of the name kept in a shortened key.
+SHORTENED_KEY_DIGEST_CHARS: Final = 32
+
 #: Attributes that belong to the convention and never reach a builder.
 RESERVED_ATTRS: Final = frozenset(
     {
@@ -42,8 +54,11 @@ RESERVED_ATTRS: Final = frozenset(
         VALUE_IN_FILL_ATTR,
         V2_LINKS_ATTR,
         V2_DTYPE_ATTR,
+        NAME_ATTR,
     }
 )
+#: Attribute names a user attribute may not take as is: they are stored escaped (docs/format.md#names).
+RESERVED_ATTR_NAMES: Final = RESERVED_ATTRS | {REFERENCE_KEY}
 
 # -- Dtype tokens stored in _DTYPE / zarr_dtype (docs/format.md#dtype-tokens) --------------------------
 DTYPE_OBJECT_REFERENCE: Final = "object_reference"
@@ -70,6 +85,10 @@ V3_METADATA_KEY: Final = "zarr.json"
 V2_GROUP_KEY: Final = ".zgroup"
 V2_ARRAY_KEY: Final = ".zarray"
 V2_ATTRS_KEY: Final = ".zattrs"
+#: Object names zarr keeps for node documents: a node may not use them as its key (docs/format.md#names).
+RESERVED_NODE_KEYS: Final = frozenset(
+    {V3_METADATA_KEY, V2_GROUP_KEY, V2_ARRAY_KEY, V2_ATTRS_KEY, V2_CONSOLIDATED_KEY}
+)
 
 # -- Writes in progress (docs/format.md#writes-in-progress) ------------------------------------------
 #: Object at the store root while a writer modifies the store in place; a successful close removes it.

@@ -36,8 +36,13 @@ def _write_files(root: Path, items: Sequence[tuple[str, bytes]]) -> None:
         if folder not in made:
             folder.mkdir(parents=True, exist_ok=True)
             made.add(folder)
-        with open(target, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(target, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc  # say which file
 
 
 def _as_bytes(value: Buffer | bytes) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numcodecs
 import numpy as np
@@ -20,7 +20,8 @@ from numcodecs.abc import Codec as NumcodecsCodec
 from zarr.abc.codec import ArrayArrayCodec, BytesBytesCodec
 from zarr.abc.codec import Codec as ZarrCodec
 
-from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
+from hdmf_zarr.errors import HdmfZarrWarning, InvalidOptionError, UnsupportedValueError
+from hdmf_zarr.h5settings import h5_codecs, h5_fill_value, is_h5py_dataset
 
 #: Target size of one uncompressed chunk. ~1 MiB keeps a 1-second slice of a 64-channel int16
 #: recording to a handful of chunks while keeping per-chunk overhead small.
@@ -142,6 +143,23 @@ def as_v2_codecs(codecs: object) -> object:
     return tuple(_zarr_to_numcodecs(c) for c in items)
 
 
+def _checked_shards(shards: object, chunks: object, data: Any) -> tuple[int, ...] | str | None:
+    """*shards* as a shape or "auto"; each shard dimension must be a multiple of the chunk's."""
+    if shards is None or shards == "auto":
+        return shards
+    if isinstance(shards, str | bool):
+        raise InvalidOptionError(f"ZarrDataIO: 'shards' must be a shape or 'auto', not {shards!r}.")
+    shape = check_chunk_shape(shards, option="shards", data=data)
+    if isinstance(chunks, tuple) and (
+        len(chunks) != len(shape) or any(s % c for s, c in zip(shape, chunks, strict=True))
+    ):
+        raise InvalidOptionError(
+            f"ZarrDataIO: shards={shape} is not a whole number of chunks={chunks} along every axis; "
+            "make each shard dimension a multiple of the chunk dimension."
+        )
+    return tuple(shape)
+
+
 def to_v3_slots(
     filters: tuple[ZarrCodec, ...] | None, compressors: tuple[ZarrCodec, ...] | None
 ) -> tuple[tuple[ZarrCodec, ...] | None, tuple[ZarrCodec, ...] | None]:
@@ -185,6 +203,38 @@ def as_v2_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_chunk_size(value: object) -> bool:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        return False
+    return int(value) >= 1
+
+
+def check_chunk_shape(value: Any, *, option: str, data: Any = None) -> Any:
+    """Return *value* if it is a usable ``chunks``/``shards`` option, else raise InvalidOptionError.
+
+    Accepted: None or True (the default chunking), False (one chunk), or one positive integer per axis
+    of the data. Zero, negative, fractional or nested sizes and a bare number are refused: they would
+    be truncated, or write one object per element.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    sizes = list(value) if isinstance(value, list | tuple | np.ndarray) else None
+    bad = [v for v in sizes if not _is_chunk_size(v)] if sizes is not None else [value]
+    if bad:
+        raise InvalidOptionError(
+            f"ZarrDataIO({option}={value!r}) is not a chunk shape: give one positive integer per axis "
+            f"(for example {option}=(1000,) or (1000, 64)); {bad[0]!r} is not one. The axis length gives "
+            "one chunk along that axis; None or True choose the default chunking."
+        )
+    shape = getattr(data, "shape", None)
+    if sizes is not None and isinstance(shape, tuple) and len(shape) != len(sizes):
+        raise InvalidOptionError(
+            f"ZarrDataIO({option}={value!r}) gives {len(sizes)} sizes for data with {len(shape)} axes "
+            f"(shape {shape!r}); give one size per axis."
+        )
+    return tuple(int(v) for v in sizes) if sizes is not None else value
+
+
 def _is_lazy_array(data: object) -> bool:
     return type(data).__module__.startswith("dask.array") and hasattr(data, "chunks")
 
@@ -205,7 +255,7 @@ class ZarrDataIO(DataIO):
         compressors: Any = None,
         filters: Any = None,
         serializer: Any = None,
-        shards: Sequence[int] | None = None,
+        shards: Sequence[int] | Literal["auto"] | None = None,
         link_data: bool = False,
         dtype: Any = None,
         shape: tuple[int, ...] | None = None,
@@ -229,15 +279,19 @@ class ZarrDataIO(DataIO):
             self.data = data
         else:
             super().__init__(data=data, dtype=dtype, shape=shape)
-        self._chunks = chunks
+        self._chunks = check_chunk_shape(chunks, option="chunks", data=data)
         self._fillvalue = fillvalue
         self._compressors_given = compressors
+        # The peer's booleans: True is zarr's default compression, False is none (io_settings None).
+        self._no_compressors = compressors is False
+        compressors = None if isinstance(compressors, bool) else compressors
         self._filters_given = filters
-        self._filters, self._compressors = to_v3_slots(
-            as_zarr_codecs(filters, option="filters"), as_zarr_codecs(compressors, option="compressors")
-        )
+        codecs = () if self._no_compressors else as_zarr_codecs(compressors, option="compressors")
+        self._filters, self._compressors = to_v3_slots(as_zarr_codecs(filters, option="filters"), codecs)
+        if self._no_compressors and not self._compressors:
+            self._compressors = None  # io_settings says None, as the peer's does
         self._serializer = serializer
-        self._shards = tuple(shards) if shards is not None else None
+        self._shards = _checked_shards(shards, self._chunks, data)
         self._link_data = bool(link_data)
 
     @property
@@ -252,7 +306,7 @@ class ZarrDataIO(DataIO):
             out["chunks"] = self._chunks
         if self._fillvalue is not None:
             out["fill_value"] = self._fillvalue
-        if self._compressors is not None:
+        if self._compressors is not None or self._no_compressors:
             out["compressors"] = self._compressors
         if self._filters is not None:
             out["filters"] = self._filters
@@ -274,11 +328,34 @@ class ZarrDataIO(DataIO):
             "link_data": self._link_data,
         }
 
+    @property
+    def chunks(self) -> Sequence[int] | bool | None:
+        """The chunk shape asked for (None: chosen when written)."""
+        return self._chunks
+
+    @property
+    def fillvalue(self) -> Any:
+        """The fill value asked for (None: the dtype's default)."""
+        return self._fillvalue
+
     @staticmethod
     def from_h5py_dataset(dataset: Any, **overrides: Any) -> ZarrDataIO:
-        """Wrap an h5py dataset, carrying over its chunking and fill value (HDF5 -> Zarr export)."""
-        options: dict[str, Any] = {"chunks": dataset.chunks, "fillvalue": dataset.fillvalue}
-        if dataset.fillvalue is not None and np.ndim(dataset.fillvalue) == 0:
-            options["fillvalue"] = np.asarray(dataset.fillvalue).item()
+        """Wrap an h5py dataset with its chunking, fill value and (numeric) compression as Zarr options.
+
+        HDF5 -> Zarr export applies this to every h5py dataset it copies; *overrides* win.
+        """
+        options: dict[str, Any] = {"chunks": dataset.chunks, "fillvalue": h5_fill_value(dataset)}
+        if dataset.dtype.kind in "biuf":
+            options["compressors"] = h5_codecs(dataset) or None
         options.update(overrides)
         return ZarrDataIO(dataset, **options)
+
+    @staticmethod
+    def hdf5_to_zarr_filters(h5dataset: Any) -> list[ZarrCodec]:
+        """The Zarr codecs equivalent to *h5dataset*'s HDF5 filters (others are dropped, with a warning)."""
+        return list(h5_codecs(h5dataset))
+
+    @staticmethod
+    def is_h5py_dataset(obj: object) -> bool:
+        """Whether *obj* is an h5py Dataset."""
+        return is_h5py_dataset(obj)

@@ -7,7 +7,7 @@ Layer: io. One public call = one consolidated-metadata write (``write``, ``write
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,10 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
+from hdmf_zarr.compat.names import ROOT_NAME
+from hdmf_zarr.compat.zarrio import PeerZarrIOMethods, peer_mode, peer_reference
 from hdmf_zarr.errors import (
+    ExportError,
     FormatError,
     HdmfZarrWarning,
     IOClosedError,
@@ -62,7 +65,7 @@ class OpenedParts:
     pending: bool
 
 
-class ZarrIO(HDMFIO):
+class ZarrIO(PeerZarrIOMethods, HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
 
     Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
@@ -91,6 +94,7 @@ class ZarrIO(HDMFIO):
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
+        mode, consolidated = peer_mode(mode, consolidated)  # the peer's "r-": read without consolidated
         # HDMFIO.__init__ calls open(): everything open() needs is set first.
         self._path = path
         self._mode = check_mode(mode)
@@ -113,6 +117,7 @@ class ZarrIO(HDMFIO):
         cache_bytes = DEFAULT_CACHE_BYTES if chunk_cache_bytes is None else chunk_cache_bytes
         self._chunk_cache = ChunkCache(cache_bytes) if cache_bytes > 0 else None
         self._source_text = describe_source(path)
+        self._manager_given = manager is not None  # export caches this catalog only when it was chosen
         super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -321,6 +326,7 @@ class ZarrIO(HDMFIO):
 
     def resolve_ref(self, zarr_ref: Mapping[str, Any]) -> tuple[str, zarr.Array | zarr.Group]:
         """Return (name, node) for a stored reference record (either dialect's JSON form)."""
+        zarr_ref = peer_reference(zarr_ref)
         record = fmt.decode_reference_attr(
             zarr_ref, where=self._source_text
         ) or fmt.ReferenceRecord.from_json(zarr_ref, where=self._source_text)
@@ -335,7 +341,7 @@ class ZarrIO(HDMFIO):
                 f"Reference to {record.path!r} in {record.source!r} does not resolve in "
                 f"{self._source_text!r}."
             ) from exc
-        return paths.basename(record.path), node
+        return paths.node_name(record.path, node.attrs.get(fmt.NAME_ATTR)) or ROOT_NAME, node
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)
@@ -352,7 +358,6 @@ class ZarrIO(HDMFIO):
     ) -> None:
         """Write *container*; the spec cache and consolidated metadata are written once, at the end."""
         self._require_writable("write")
-        kwargs.pop("consolidate_metadata", None)
         super().write(
             container=container, cache_spec=cache_spec, link_data=link_data, exhaust_dci=exhaust_dci, **kwargs
         )
@@ -364,10 +369,15 @@ class ZarrIO(HDMFIO):
         link_data: bool = True,
         exhaust_dci: bool = True,
         export_source: str | None = None,
+        consolidate_metadata: bool = True,
+        spec_catalogs: Sequence[NamespaceCatalog] | None = None,
         **kwargs: Any,
     ) -> None:
         """Write *builder* and everything below it that is not yet in the file.
 
+        ``consolidate_metadata=False`` writes no consolidated block (readers then list the store).
+        ``spec_catalogs`` (export) are the catalogs whose namespaces are cached, first one winning;
+        by default this IO's manager's.
         ``number_of_jobs=N`` (with ``max_threads_per_process``, ``multiprocessing_context``) writes the
         buffers of each GenericDataChunkIterator in N worker processes; ``client=`` (a
         ``dask.distributed.Client``) sends them, and HDF5/Zarr sources of an export, to its workers.
@@ -387,8 +397,10 @@ class ZarrIO(HDMFIO):
             is_written=lambda b: id(b) in written,
             link_data=link_data,
             existing_attrs=lambda p: known[p].attributes if p in known else None,
+            export_source=export_source,
+            store_aliases=frozenset({describe_source(opened.store)}),
         )
-        specs = spec_documents(self.manager.namespace_catalog) if cache_spec else None
+        specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog]) if cache_spec else None
         try:
             result = write_tree(
                 opened.store,
@@ -397,6 +409,7 @@ class ZarrIO(HDMFIO):
                 known=known,
                 root_meta=root.metadata,
                 specs=specs,
+                consolidated=consolidate_metadata,
                 parallel=parallel,
             )
         except BaseException:
@@ -460,15 +473,35 @@ class ZarrIO(HDMFIO):
         write_args: dict[str, Any] | None = None,
         cache_spec: bool = True,
         clear_cache: bool = False,
+        consolidate_metadata: bool = True,
     ) -> None:
-        """Export the file of *src_io* (Zarr or HDF5) into this new store."""
+        """Export the file of *src_io* (Zarr or HDF5) into this new store.
+
+        ``write_args["link_data"]`` defaults to True for a Zarr source, as in HDF5IO and hdmf-zarr:
+        data of the source is copied (a second use of it becomes a soft link) and data linked from
+        other stores stays linked. For other sources it defaults to False (their data is copied).
+        """
         if self._mode not in ("w", "w-", "x"):
-            raise ModeError(
+            raise ExportError(
                 f"Export writes a new file: open {self._source_text!r} with mode 'w', not {self._mode!r}."
             )
         args = dict(write_args or {})
+        from_zarr = isinstance(src_io, ZarrIO)
+        if args.get("link_data") and not from_zarr:
+            raise ExportError(
+                f"Cannot link from {self._source_text!r} into the {type(src_io).__name__} file "
+                f"{src_io.source!r}: Zarr links only reach Zarr stores. Export with "
+                "write_args={'link_data': False} to copy the data."
+            )
         args.setdefault("cache_spec", cache_spec)
-        args.setdefault("link_data", False)
+        args.setdefault("link_data", from_zarr)
+        args.setdefault("consolidate_metadata", consolidate_metadata)
+        args["export_source"] = src_io.source
+        # The source's namespaces describe what is exported; a manager given to this IO adds its own.
+        catalogs = [src_io.manager.namespace_catalog] if src_io.manager is not None else []
+        if self._manager_given or not catalogs:
+            catalogs.append(self.manager.namespace_catalog)
+        args["spec_catalogs"] = catalogs
         super().export(src_io=src_io, container=container, write_args=args, clear_cache=clear_cache)
 
     @staticmethod
@@ -489,6 +522,16 @@ class ZarrIO(HDMFIO):
             )
             return f'<table class="data-info">{rows}</table>'
         return HDMFIO.generate_dataset_html(dataset)
+
+
+def _merged_specs(catalogs: Sequence[NamespaceCatalog]) -> dict[tuple[str, str], dict[str, str]]:
+    """The spec documents of every namespace in *catalogs*; for a namespace in several, the first's."""
+    merged: dict[tuple[str, str], dict[str, str]] = {}
+    names: set[str] = set()
+    for catalog in catalogs:
+        merged.update({key: docs for key, docs in spec_documents(catalog).items() if key[0] not in names})
+        names.update(key[0] for key in merged)
+    return merged
 
 
 def _tree_ids(builder: GroupBuilder) -> set[int]:

@@ -70,8 +70,13 @@ class NWBZarrIO(ZarrIO):
 
     @staticmethod
     def read_nwb(path: StoreLike, storage_options: Mapping[str, Any] | None = None, **kwargs: Any) -> NWBFile:
-        """Open *path* read-only and return its NWBFile; the IO stays open until the file is closed."""
-        io = NWBZarrIO(path, mode="r", load_namespaces=True, storage_options=storage_options, **kwargs)
+        """Open *path* read-only and return its NWBFile; the IO stays open until the file is closed.
+
+        An ``s3://`` path without *storage_options* is read anonymously (public DANDI assets), as
+        hdmf-zarr's ``read_nwb`` does; give storage_options to use credentials.
+        """
+        options = read_nwb_storage_options(path, storage_options)
+        io = NWBZarrIO(path, mode="r", load_namespaces=True, storage_options=options, **kwargs)
         nwbfile: NWBFile = io.read()
         return nwbfile
 
@@ -83,6 +88,7 @@ class NWBZarrIO(ZarrIO):
         container: Any = None,
         cache_spec: bool = True,
         clear_cache: bool = False,
+        consolidate_metadata: bool = True,
     ) -> None:
         """Export *src_io*'s file (or *nwbfile* read from it) into this new store."""
         super().export(
@@ -91,7 +97,17 @@ class NWBZarrIO(ZarrIO):
             write_args=write_args,
             cache_spec=cache_spec,
             clear_cache=clear_cache,
+            consolidate_metadata=consolidate_metadata,
         )
+
+
+def read_nwb_storage_options(
+    path: StoreLike, storage_options: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The storage options ``read_nwb`` opens *path* with: anonymous for an ``s3://`` URL given none."""
+    if storage_options is None and isinstance(path, str) and path.startswith("s3://"):
+        return {"anon": True}
+    return storage_options
 
 
 def type_map_with_cached(path: StoreLike) -> TypeMap:

@@ -1,7 +1,8 @@
 """Stores reached by URL: S3 and GCS through obstore when installed (fsspec otherwise), HTTP read-only.
 
 Layer: store back-ends (below ``store``). ``storage_options`` take the spellings users know from
-s3fs (``endpoint_url``, ``key``, ``secret``, ``anon``, ``client_kwargs``); the extra key ``backend``
+s3fs (``endpoint_url``, ``key``, ``secret``, ``anon``, ``client_kwargs``) and the time limits of
+``remote_options``; an option the chosen client cannot honour is refused. The extra key ``backend``
 (``"obstore"`` or ``"fsspec"``) forces a client. obstore needs about half the requests of s3fs.
 """
 
@@ -14,6 +15,7 @@ from typing import Any, Final
 from zarr.abc.store import Store
 
 from hdmf_zarr.errors import StoreError
+from hdmf_zarr.remote_options import fsspec_options, obstore_options
 
 BACKEND_OPTION: Final = "backend"
 READ_ONLY_SCHEMES: Final = frozenset({"http", "https"})
@@ -29,39 +31,24 @@ def _split(url: str) -> tuple[str, str, str]:
     return scheme.lower(), bucket, prefix.strip("/")
 
 
-def _s3_config(options: Mapping[str, Any]) -> tuple[Any, Any]:
-    """Translate s3fs-style options into obstore's S3 config and client options."""
-    client_kwargs = dict(options.get("client_kwargs") or {})
-    config: dict[str, Any] = {}
-    endpoint = options.get("endpoint_url") or client_kwargs.get("endpoint_url")
-    if endpoint:
-        config["endpoint"] = endpoint
-        config["virtual_hosted_style_request"] = False
-    for ours, theirs in (("key", "access_key_id"), ("secret", "secret_access_key"), ("token", "token")):
-        if options.get(ours):
-            config[theirs] = options[ours]
-    region = options.get("region") or client_kwargs.get("region_name")
-    if region:
-        config["region"] = region
-    if options.get("anon"):
-        config["skip_signature"] = True
-    client = {"allow_http": True} if str(endpoint or "").startswith("http://") else {}
-    return config, client
-
-
 def _obstore(url: str, options: Mapping[str, Any], *, read_only: bool) -> Store:
     from obstore.store import GCSStore, HTTPStore, S3Store
     from zarr.storage import ObjectStore
 
     scheme, bucket, prefix = _split(url)
+    mapped = obstore_options(url, scheme, options)
+    kwargs: dict[str, Any] = {
+        "client_options": mapped.client_options or None,
+        "retry_config": mapped.retry_config,
+    }
     inner: Any
     if scheme == "s3":
-        config, client = _s3_config(options)
-        inner = S3Store(bucket, prefix=prefix or None, config=config, client_options=client or None)
+        config: Any = mapped.config  # an S3Config TypedDict
+        inner = S3Store(bucket, prefix=prefix or None, config=config, **kwargs)
     elif scheme in ("gs", "gcs"):
-        inner = GCSStore(bucket, prefix=prefix or None)
+        inner = GCSStore(bucket, prefix=prefix or None, **kwargs)
     else:
-        inner = HTTPStore.from_url(url, client_options={"allow_http": True} if scheme == "http" else None)
+        inner = HTTPStore.from_url(url, **kwargs)
     return ObjectStore(inner, read_only=read_only)
 
 
@@ -70,13 +57,15 @@ def _fsspec(url: str, options: Mapping[str, Any], *, read_only: bool) -> Store:
         raise _missing("fsspec", url)
     from zarr.storage import FsspecStore
 
-    options = dict(options)
-    if "region" in options:  # s3fs takes the region through botocore's client arguments
-        options["client_kwargs"] = {
-            **(options.get("client_kwargs") or {}),
-            "region_name": options.pop("region"),
-        }
-    return FsspecStore.from_url(url, storage_options=options, read_only=read_only)
+    scheme = _split(url)[0]
+    store = FsspecStore.from_url(
+        url, storage_options=fsspec_options(url, scheme, options), read_only=read_only
+    )
+    if scheme == "s3":
+        # s3fs repeats each call up to ``retries`` times (5) around botocore's own retries, which
+        # remote_options sets: one s3fs attempt, so that the count means what it says.
+        store.fs.retries = 1
+    return store
 
 
 def open_url(url: str, storage_options: Mapping[str, Any] | None, *, read_only: bool) -> Store:

@@ -21,15 +21,19 @@ from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import (
+    METADATA_ERRORS,
+    CorruptDataError,
     FormatError,
     InterruptedWriteError,
     InterruptedWriteWarning,
+    InvalidOptionError,
     ModeError,
     NoConsolidatedMetadataWarning,
     ReadOnlyStoreError,
     StoreError,
     StoreExistsError,
     StoreNotFoundError,
+    decoding,
 )
 from hdmf_zarr.lifecycle import (
     DEFAULT_LOCK_TIMEOUT,
@@ -515,6 +519,7 @@ def open_store(
         raise ModeError(f"repair=True repairs a file in place: use mode 'a' or 'r+', not {checked!r}.")
     options = WriteOptions(lock_timeout=lock_timeout, repair=repair)
     if isinstance(store_like, Store):
+        _no_storage_options(storage_options, store_like)
         return _open_existing(store_like, checked, force_overwrite=force_overwrite, options=options)
     if isinstance(store_like, str | os.PathLike):
         text = os.fspath(store_like)
@@ -522,6 +527,7 @@ def open_store(
             text = text[len("file://") :]
         if "://" in text:
             return _open_url(text, checked, storage_options, force_overwrite=force_overwrite, options=options)
+        _no_storage_options(storage_options, text)
         path = Path(text).expanduser()
         if path.suffix.lower() == ".zip":
             return _open_zip(path, checked, options=options)
@@ -532,12 +538,27 @@ def open_store(
     )
 
 
+def _no_storage_options(storage_options: Mapping[str, Any] | None, target: object) -> None:
+    """Refuse storage_options where nothing would honour them (local paths, zip files, zarr Stores)."""
+    if storage_options:
+        raise InvalidOptionError(
+            f"storage_options {sorted(storage_options)!r} were given for {target!r}, which is not a URL: "
+            "they configure clients of s3://, gs:// and http(s):// stores and would be ignored here. "
+            "Drop them, or configure the zarr Store you pass."
+        )
+
+
 def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
     """Open (or create, for new stores) the root group of *opened*."""
     if opened.zarr_format is None:
         zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
         return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)
     require_root_group(opened)
+    with decoding(f"the root document of {opened.location.describe()!r}", METADATA_ERRORS):
+        return _open_existing_root(opened)
+
+
+def _open_existing_root(opened: OpenedStore) -> zarr.Group:
     if opened.mode != "r":
         # Writers list the store instead of trusting consolidated metadata that another tool may have
         # left stale: a node missing from it must still be seen, so that it is never overwritten.
@@ -573,9 +594,9 @@ def require_root_group(opened: OpenedStore) -> None:
     try:
         node_type = json.loads(raw).get("node_type")
     except (ValueError, AttributeError) as exc:
-        raise FormatError(
-            f"The root document {fmt.V3_METADATA_KEY} of {opened.location.describe()} is not a JSON object: "
-            f"{exc}. The file is damaged; restore it from a copy."
+        raise CorruptDataError(
+            f"The root document {fmt.V3_METADATA_KEY} of {opened.location.describe()!r}: "
+            f"{type(exc).__name__}: {exc}. The file is damaged; restore it from a copy."
         ) from exc
     if node_type != "group":
         raise FormatError(

@@ -7,11 +7,15 @@ from hypothesis import strategies as st
 
 from hdmf_zarr import paths
 
-names = st.text(
-    alphabet=st.characters(blacklist_characters="/\\\x00", blacklist_categories=("Cs",)),
-    min_size=1,
-    max_size=8,
-).filter(paths.is_valid_name)
+names = (
+    st.text(
+        alphabet=st.characters(blacklist_characters="/\\\x00", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=8,
+    )
+    .filter(paths.is_valid_name)
+    .map(paths.encode_name)  # path components are store keys: ".." is stored escaped
+)
 in_store_paths = st.lists(names, max_size=5).map(lambda parts: "/" + "/".join(parts))
 messy = st.lists(st.sampled_from(["", "/", "//", "./", "a", "b/", "../", "\\"]), max_size=8).map("".join)
 
@@ -58,4 +62,8 @@ def test_is_valid_name() -> None:
     assert paths.is_valid_name("data")
     assert not paths.is_valid_name("")
     assert not paths.is_valid_name("a/b")
-    assert not paths.is_valid_name("..")
+    assert not paths.is_valid_name(".")
+    assert not paths.is_valid_name("a\x00b")
+    assert paths.is_valid_name(
+        ".."
+    )  # HDF5 accepts it; it is stored escaped (tests/properties/test_names_laws.py)

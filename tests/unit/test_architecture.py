@@ -22,6 +22,8 @@ RESERVED = sorted(
         fmt.V2_DTYPE_ATTR,
         fmt.DTYPE_OBJECT_REFERENCE,
         fmt.WRITE_MARK_KEY,
+        fmt.NAME_ATTR,
+        fmt.SHORTENED_KEY_MARK,
     }
 )
 

@@ -19,7 +19,7 @@ from hdmf_zarr.dataio import (
     default_chunks,
     default_compressors,
 )
-from hdmf_zarr.errors import HdmfZarrWarning, UnsupportedValueError
+from hdmf_zarr.errors import HdmfZarrWarning, InvalidOptionError, UnsupportedValueError
 
 
 def test_default_chunks_for_ephys_keep_every_channel_in_a_chunk() -> None:
@@ -194,3 +194,39 @@ def test_v2_arrays_store_extra_compressors_as_filters() -> None:
     v2 = as_v2_options(settings)
     assert v2["filters"] == (numcodecs.Shuffle(elementsize=8),)
     assert v2["compressors"] == (numcodecs.GZip(level=4),)
+
+
+@pytest.mark.parametrize(
+    "chunks", [0, 3, -1, (0,), (2.5,), (-1,), (4.0,), [[2, 2]], ("4",), "auto", (True,), np.array([0])]
+)
+def test_unusable_chunk_shapes_are_refused(chunks: object) -> None:
+    with pytest.raises(InvalidOptionError, match=r"ZarrDataIO\(chunks=.*one positive integer per axis"):
+        ZarrDataIO(np.arange(8), chunks=chunks)
+    if chunks == "auto":
+        return  # shards="auto" is the peer's spelling of zarr's automatic sharding
+    with pytest.raises(ValueError, match=r"not a chunk shape|must be a shape"):  # also a ValueError
+        ZarrDataIO(np.arange(8), shards=chunks)
+
+
+def test_chunk_shape_must_give_one_size_per_axis() -> None:
+    with pytest.raises(InvalidOptionError, match=r"2 sizes for data with 1 axes \(shape \(8,\)\)"):
+        ZarrDataIO(np.arange(8), chunks=(2, 2))
+    with pytest.raises(InvalidOptionError, match="must be a shape"):
+        ZarrDataIO(np.arange(8), chunks=(2,), shards=True)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "stored"),
+    [
+        (None, None),
+        (True, True),
+        (False, False),
+        ((4,), (4,)),
+        ([4], (4,)),
+        (np.array([4]), (4,)),
+        ((np.int64(4),), (4,)),
+    ],
+)
+def test_usable_chunk_shapes_are_kept(chunks: object, stored: object) -> None:
+    io = ZarrDataIO(np.arange(8), chunks=chunks)
+    assert io.get_io_params()["chunks"] == stored

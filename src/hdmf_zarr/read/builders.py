@@ -7,6 +7,8 @@ lazy (zarr arrays or the views of ``read.lazy``). Builders are memoised by node 
 from __future__ import annotations
 
 import dataclasses
+import json
+import posixpath
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,20 +21,23 @@ from hdmf.build import Builder, DatasetBuilder, GroupBuilder, LinkBuilder, Refer
 from hdmf.spec import NamespaceCatalog
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
 from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.core.sync import sync
 from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, legacy, paths
 from hdmf_zarr.dtypes import Kind
-from hdmf_zarr.errors import FormatError, UnresolvedReferenceError
+from hdmf_zarr.errors import METADATA_ERRORS, FormatError, HdmfZarrError, UnresolvedReferenceError, decoding
 from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.read.append import AppendSite, PendingAppends
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.lazy import BuilderCompoundArray, BuilderReferenceArray, NumericArray, TextArray
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.read.spec_types import restore_unsigned
+from hdmf_zarr.store import describe_source
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -62,6 +67,32 @@ def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeI
 
 def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex:
     """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
+    try:
+        return _build_index(root, use_consolidated=use_consolidated)
+    except METADATA_ERRORS as exc:
+        if isinstance(exc, HdmfZarrError):
+            raise
+        source = describe_source(root.store)
+        bad = sync(_unparsable_document(root.store))  # the failure path only: find which one
+        where = f"the node document {bad!r} of {source!r}" if bad else f"a node document of {source!r}"
+        with decoding(where, METADATA_ERRORS):
+            raise
+
+
+async def _unparsable_document(store: Store) -> str | None:
+    """The key of the first node document in *store* that is not JSON, if any."""
+    proto = default_buffer_prototype()
+    async for key in store.list():
+        if posixpath.basename(key) in fmt.RESERVED_NODE_KEYS:
+            buf = await store.get(key, prototype=proto)
+            try:
+                json.loads(buf.to_bytes() if buf is not None else b"null")
+            except ValueError:
+                return key
+    return None
+
+
+def _build_index(root: zarr.Group, *, use_consolidated: bool) -> NodeIndex:
     index = NodeIndex()
     index.add(paths.ROOT, root.metadata)
     if root.metadata.zarr_format == 2:
@@ -186,7 +217,8 @@ class Reader:
     ) -> GroupBuilder:
         meta = self.ctx.index.nodes[path]
         attrs = dict(meta.attributes)
-        builder = GroupBuilder(name=paths.basename(path) or "root", source=self.ctx.source)
+        name = paths.node_name(path, attrs.get(fmt.NAME_ATTR)) if path != paths.ROOT else "root"
+        builder = GroupBuilder(name=name, source=self.ctx.source)
         self._built[path] = builder
         self.written.add(id(builder))
         for child in self.ctx.index.children.get(path, []):
@@ -210,7 +242,7 @@ class Reader:
         attrs = dict(meta.attributes)
         data, dtype = self._dataset_data(path, meta, attrs, scalars)
         builder = DatasetBuilder(
-            name=paths.basename(path),
+            name=paths.node_name(path, attrs.get(fmt.NAME_ATTR)),
             data=None if isinstance(data, _Deferred) else data,
             dtype=dtype,
             source=self.ctx.source,
@@ -286,9 +318,10 @@ class Reader:
             for key, value in attrs.items():
                 if key in fmt.RESERVED_ATTRS:
                     continue
-                record = fmt.decode_reference_attr(value, where=f"{path}@{key}")
-                target = self._resolve_from(record, f"the attribute {key!r} of {path!r}") if record else None
-                builder.set_attribute(key, target if record is not None else value)
+                name = paths.decode_attr_name(key)
+                record = fmt.decode_reference_attr(value, where=f"{path}@{name}")
+                target = self._resolve_from(record, f"the attribute {name!r} of {path!r}") if record else None
+                builder.set_attribute(name, target if record is not None else value)
             for raw in attrs.get(fmt.LINKS_ATTR, attrs.get(fmt.V2_LINKS_ATTR, [])) or []:
                 link = fmt.LinkRecord.from_json(raw, where=path)
                 where = f"the link {paths.join(path, link.name)!r}"

@@ -17,6 +17,7 @@ from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
+from hdmf_zarr.errors import decoding
 from hdmf_zarr.read import arrayinfo
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
@@ -102,9 +103,10 @@ class ArrayView(HDMFDataset):
         return self.shape[0]
 
     def __getitem__(self, key: Any) -> Any:
-        if not self._pending:
-            return self._read(key)
-        return self._combine(self._read(slice(None)), self._pending)[key]
+        with decoding(self._where):
+            if not self._pending:
+                return self._read(key)
+            return self._combine(self._read(slice(None)), self._pending)[key]
 
     def _read(self, key: Any) -> Any:
         """Read stored elements (what the view returns for *key* when nothing is pending)."""
@@ -188,13 +190,14 @@ class NumericArray(zarr.Array):
         return arrayinfo.compressor(self)
 
     def __getitem__(self, selection: Any) -> Any:
-        if self._pending:
-            stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
-            out = np.concatenate([np.asarray(stored), *self._pending])[selection]
-        else:
-            out = self._from_cache(selection)
-            if out is None:
-                out = super().__getitem__(selection)
+        with decoding(self._site.where if self._site is not None else f"the dataset {self.path!r}"):
+            if self._pending:
+                stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
+                out = np.concatenate([np.asarray(stored), *self._pending])[selection]
+            else:
+                out = self._from_cache(selection)
+                if out is None:
+                    out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
     def _from_cache(self, selection: Any) -> np.ndarray | None:

@@ -22,6 +22,8 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import legacy, paths
+from hdmf_zarr.errors import decoding
+from hdmf_zarr.store import describe_source
 
 ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
 
@@ -52,7 +54,14 @@ def fetch_values(store: Store, arrays: Mapping[str, Any], *, text_in_fill: bool 
 
     async def fetch_all() -> list[Any]:
         return await asyncio.gather(
-            *(_fetch(store, p, m, text_in_fill=text_in_fill) for p, m in arrays.items())
+            *(_fetch_named(store, p, m, text_in_fill=text_in_fill) for p, m in arrays.items())
         )
 
     return dict(zip(arrays, sync(fetch_all()), strict=True))
+
+
+async def _fetch_named(
+    store: Store, path: str, meta: ArrayMetadata | legacy.LegacyArrayMeta, *, text_in_fill: bool
+) -> Any:
+    with decoding(f"the dataset {path!r} of {describe_source(store)!r}"):
+        return await _fetch(store, path, meta, text_in_fill=text_in_fill)

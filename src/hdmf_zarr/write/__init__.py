@@ -20,7 +20,7 @@ from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
-__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "write_tree"]
+__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "write_plan", "write_tree"]
 
 
 @dataclass(slots=True)
@@ -62,7 +62,7 @@ def _spec_document(path: str, text: str, ctx: PlanContext) -> ArrayPlan:
     return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options, inline=True)
 
 
-def write_tree(
+def write_tree(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
     store: Store,
     root: GroupBuilder,
     ctx: PlanContext,
@@ -70,10 +70,35 @@ def write_tree(
     known: Mapping[str, NodeMetadata],
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    consolidated: bool = True,
     parallel: ParallelOptions | None = None,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
     plan = plan_tree(root, ctx)
+    return write_plan(
+        store,
+        plan,
+        ctx,
+        known=known,
+        root_meta=root_meta,
+        specs=specs,
+        consolidated=consolidated,
+        parallel=parallel,
+    )
+
+
+def write_plan(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
+    store: Store,
+    plan: WritePlan,
+    ctx: PlanContext,
+    *,
+    known: Mapping[str, NodeMetadata],
+    root_meta: GroupMetadata,
+    specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
+    consolidated: bool = True,
+    parallel: ParallelOptions | None = None,
+) -> WriteResult:
+    """Execute *plan* (plus the spec cache and its links) and consolidate once (or write the root alone)."""
     if specs:
         add_spec_cache(plan, specs, ctx, known)
     for group in plan.groups:
@@ -91,7 +116,7 @@ def write_tree(
         new_root = GroupMetadata(
             attributes={**new_root.attributes, fmt.SPECLOC_ATTR: fmt.SPEC_GROUP}, zarr_format=ctx.zarr_format
         )
-    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format)
+    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format, consolidated=consolidated)
     return WriteResult(members=members, root=final_root)
 
 

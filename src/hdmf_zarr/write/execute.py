@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,11 +28,12 @@ from zarr.storage import MemoryStore, StorePath
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import bulk, paths
 from hdmf_zarr.dataio import as_v2_options
-from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError
+from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError, write_failure
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import array_construction
+from hdmf_zarr.store import store_url
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
@@ -303,6 +304,16 @@ def _array(
         return AsyncArray(metadata=meta, store_path=StorePath(store, _key(path)))
 
 
+async def _naming(store: Store, path: str, work: Awaitable[Any]) -> Any:
+    """Await *work*, the data of the dataset at *path*; an OS failure names the dataset and its file."""
+    with _failures_named(store, f"the dataset {path!r}", path):
+        return await work
+
+
+def _where(store: Store, path: str) -> str:
+    return bulk.local_path(store, _key(path)) or f"{store_url(store) or store}/{_key(path)}"
+
+
 async def _write_data(
     store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata], parallel: ParallelOptions | None
 ) -> None:
@@ -323,17 +334,17 @@ async def _write_data(
             continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= ACCELERATE_BYTES)
         if a.kind is DataKind.VALUES:
-            values.append(_write_values(array, a.data, sem))
+            values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:
             serial.append((a, array))
     await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
     for a, array in await write_distributed(serial, parallel):
         if a.kind is DataKind.ITERATOR:
-            final = await _write_iterator(array, a.data, a.path)
+            final = await _naming(store, a.path, _write_iterator(array, a.data, a.path))
             nodes[a.path] = final.metadata
         else:
-            await _copy_array_like(array, a.data)
+            await _naming(store, a.path, _copy_array_like(array, a.data))
 
 
 def run_plan(
@@ -356,16 +367,49 @@ def run_plan(
         await _write_data(store, plan, nodes, parallel)
         return nodes
 
-    with zarr.config.set({"json_indent": None}):  # compact documents, encoded by json's C encoder
+    with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):
         return sync(_run())
 
 
+@contextlib.contextmanager
+def _failures_named(store: Store, what: str, path: str = paths.ROOT) -> Iterator[None]:
+    """Turn an OS failure (a RuntimeError from a codec pipeline too) into a StoreWriteError naming *what*."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        failure = write_failure(exc, what=what, filename=_where(store, path))
+        if failure is exc:
+            raise
+        raise failure from exc
+
+
 def consolidate(
-    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, zarr_format: fmt.ZarrFormat
+    store: Store,
+    root: GroupMetadata,
+    members: Mapping[str, NodeMetadata],
+    *,
+    zarr_format: fmt.ZarrFormat,
+    consolidated: bool = True,
 ) -> GroupMetadata:
-    """Write the root document once, with every member's metadata inline; return the root metadata."""
+    """Write the root document once, with every member's metadata inline; return the root metadata.
+
+    ``consolidated=False`` (the peer's ``consolidate_metadata=False``) writes the root document alone:
+    readers then list the store.
+    """
+    with _failures_named(store, "the root document (consolidated metadata)"):
+        return _consolidate(store, root, members, zarr_format=zarr_format, consolidated=consolidated)
+
+
+def _consolidate(
+    store: Store,
+    root: GroupMetadata,
+    members: Mapping[str, NodeMetadata],
+    *,
+    zarr_format: fmt.ZarrFormat,
+    consolidated: bool,
+) -> GroupMetadata:
     if zarr_format == 2:
-        return _consolidate_v2(store, root, members)
+        return _consolidate_v2(store, root, members, consolidated=consolidated)
     flat: dict[str, Any] = {}
     for path, meta in members.items():
         key = _key(path)
@@ -375,9 +419,8 @@ def consolidate(
             meta = dataclasses.replace(meta, consolidated_metadata=ConsolidatedMetadata(metadata={}))
         flat[key] = meta
     ConsolidatedMetadata._flat_to_nested(flat)
-    root_meta = dataclasses.replace(
-        root, consolidated_metadata=ConsolidatedMetadata(metadata=flat), zarr_format=zarr_format
-    )
+    block = ConsolidatedMetadata(metadata=flat) if consolidated else None
+    root_meta = dataclasses.replace(root, consolidated_metadata=block, zarr_format=zarr_format)
     group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
     with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
@@ -398,15 +441,18 @@ def _v2_documents(path: str, meta: NodeMetadata | LegacyArrayMeta) -> dict[str, 
     return {f"{prefix}/{name}" if prefix else name: doc for name, doc in docs.items()}
 
 
-def _consolidate_v2(store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata]) -> GroupMetadata:
+def _consolidate_v2(
+    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, consolidated: bool
+) -> GroupMetadata:
     """Write the root ``.zgroup``/``.zattrs`` and ``.zmetadata`` (every node's documents), once."""
     root_meta = dataclasses.replace(root, consolidated_metadata=None, zarr_format=2)
     metadata: dict[str, Any] = {}
     for path, meta in {**members, paths.ROOT: root_meta}.items():
         metadata.update(_v2_documents(path, meta))
-    consolidated = {"metadata": metadata, "zarr_consolidated_format": 1}
+    block = {"metadata": metadata, "zarr_consolidated_format": 1}
     root_docs = _v2_documents(paths.ROOT, root_meta)
     items = [(name, _json_bytes(doc)) for name, doc in root_docs.items()]
-    items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(consolidated)))
+    if consolidated:
+        items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(block)))
     sync(bulk.put_existing(store, items))
     return root_meta

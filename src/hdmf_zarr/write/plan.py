@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import zarr
@@ -22,7 +24,8 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths, values
 from hdmf_zarr.dataio import ZarrDataIO, default_chunks, default_compressors
 from hdmf_zarr.dtypes import Kind, Storage
-from hdmf_zarr.errors import UnsupportedValueError
+from hdmf_zarr.errors import CaseCollisionWarning, FormatError, TextEncodingError, UnsupportedValueError
+from hdmf_zarr.h5settings import is_h5py_dataset
 from hdmf_zarr.references import Here, encode_link, encode_target, reference_target
 
 
@@ -75,6 +78,9 @@ class PlanContext:
     is_written: Callable[[Builder], bool]
     link_data: bool = True
     existing_attrs: Callable[[str], Mapping[str, Any] | None] = lambda _path: None
+    export_source: str | None = None  # the source of the file being exported (ZarrIO.export)
+    #: Other locations of the destination store (a replacement written aside until close()).
+    store_aliases: frozenset[str] = frozenset()
 
 
 def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
@@ -84,12 +90,33 @@ def plan_tree(root: GroupBuilder, ctx: PlanContext) -> WritePlan:
     return plan
 
 
+def _warn_case_collisions(builder: GroupBuilder, path: str, ctx: PlanContext) -> None:
+    """Warn when a new child's key equals a sibling's but for letter case (docs/format.md#names)."""
+    seen: dict[str, tuple[str, Builder]] = {}
+    for name, child in [*builder.groups.items(), *builder.datasets.items()]:
+        folded = paths.encode_name(name).casefold() if paths.is_valid_name(name) else name
+        other = seen.setdefault(folded, (name, child))
+        if other[1] is not child and not (ctx.is_written(child) and ctx.is_written(other[1])):
+            warnings.warn(
+                f"{path!r} in {ctx.here.store_url!r} holds {other[0]!r} and {name!r}, which differ only in "
+                "letter case: on a case-insensitive filesystem (the macOS and Windows defaults) they are "
+                "one folder, so this file cannot be stored or copied there intact. Rename one of them.",
+                CaseCollisionWarning,
+                stacklevel=2,
+            )
+
+
 def _plan_group(builder: GroupBuilder, path: str, ctx: PlanContext, plan: WritePlan) -> None:
+    _warn_case_collisions(builder, path, ctx)
     for name, sub in builder.groups.items():
-        _plan_group(sub, paths.join(path, name), ctx, plan)
+        _plan_group(sub, paths.child_key(path, name, kind="group", store=ctx.here.store_url), ctx, plan)
     for name, dset in builder.datasets.items():
         if not ctx.is_written(dset):
-            _plan_dataset(dset, paths.join(path, name), ctx, plan)
+            _plan_dataset(
+                dset, paths.child_key(path, name, kind="dataset", store=ctx.here.store_url), ctx, plan
+            )
+    for name in builder.links:
+        paths.check_name(name, parent=path, kind="link", store=ctx.here.store_url)
     records = [encode_link(link, here=ctx.here) for link in builder.links.values()]
     attrs = encode_attributes(builder, ctx, path)
     existing = ctx.existing_attrs(path) if ctx.is_written(builder) else None
@@ -126,12 +153,30 @@ def encode_attributes(builder: Builder, ctx: PlanContext, path: str) -> dict[str
         if value is None:
             continue
         where = f"{path}@{key}"
+        stored = paths.encode_attr_name(key)  # a name the convention reserves is stored escaped
         if isinstance(value, ReferenceBuilder | Builder):
             record = encode_target(reference_target(value), referrer=builder, here=ctx.here)
-            out[key] = fmt.encode_reference_attr(record, ctx.zarr_format)
+            out[stored] = fmt.encode_reference_attr(record, ctx.zarr_format)
         else:
-            out[key] = values.encode_attribute(value, where=where)
+            out[stored] = _plain_value(values.encode_attribute(value, where=where), where=where)
+    if path != paths.ROOT and paths.is_shortened(builder.name):
+        out[fmt.NAME_ATTR] = builder.name  # the key keeps only a prefix of a name this long
     return out
+
+
+def _plain_value(encoded: Any, *, where: str) -> Any:
+    """Refuse a mapping that a reader would take for a stored object reference (docs/format.md#attributes)."""
+    try:
+        looks_like_reference = fmt.decode_reference_attr(encoded, where=where) is not None
+    except FormatError:
+        looks_like_reference = True
+    if looks_like_reference:
+        raise UnsupportedValueError(
+            f"The attribute {where!r} holds the mapping {encoded!r}, which reads back as a stored object "
+            f"reference (the keys {sorted(encoded)!r} are reserved there). Store a ReferenceBuilder for a "
+            "reference, or rename the keys."
+        )
+    return encoded
 
 
 # -- datasets ---------------------------------------------------------------------------------------
@@ -146,6 +191,8 @@ def _unwrap(data: Any) -> tuple[Any, dict[str, Any], bool | None]:
         return data.data, data.io_settings, data.link_data
     if isinstance(data, DataIO):
         return data.data, {}, None
+    if is_h5py_dataset(data):  # HDF5 -> Zarr: keep the dataset's chunking and compression
+        return data, ZarrDataIO.from_h5py_dataset(data).io_settings, None
     return data, {}, None
 
 
@@ -157,11 +204,9 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
         options = {**options, "compressors": V2_COMPRESSOR}  # what hdmf-zarr 0.13 wrote by default
     attrs = encode_attributes(builder, ctx, path)
     # A ZarrDataIO's own link_data wins (link_data=False copies), as H5DataIO's does in HDF5IO.
-    if link_data is None:
-        link_data = ctx.link_data and isinstance(data, zarr.Array) and _in_other_store(data, ctx)
-    if isinstance(data, zarr.Array) and link_data:
-        record = _link_to_array(data, builder, ctx)
-        plan.links.setdefault(paths.parent(path), []).append(record)
+    if link_data is None:  # a zarr array of this or another store is linked, as h5py datasets are in HDF5IO
+        link_data = ctx.link_data and isinstance(data, zarr.Array)
+    if isinstance(data, zarr.Array) and link_data and _planned_as_link(data, builder, path, ctx, plan):
         return
     dims = tuple(builder.dimension_labels) if getattr(builder, "dimension_labels", None) else None
     if dims:
@@ -187,19 +232,52 @@ def _plan_dataset(builder: DatasetBuilder, path: str, ctx: PlanContext, plan: Wr
     plan.arrays.append(_values_plan(values_, storage, path, attrs, options, dims))
 
 
-def _in_other_store(data: zarr.Array, ctx: PlanContext) -> bool:
-    from hdmf_zarr.store import describe_source
-
-    return describe_source(data.store) != ctx.here.store_url
+_OWN_ARRAY: Final = fmt.LinkRecord(name="", source=fmt.SAME_STORE_SOURCE, path="")
 
 
-def _link_to_array(data: zarr.Array, builder: DatasetBuilder, ctx: PlanContext) -> fmt.LinkRecord:
+def _planned_as_link(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext, plan: WritePlan
+) -> bool:
+    """Plan *data* at *path* as a link (or leave the array that is already there); False: copy it."""
+    record = _link_to_array(data, builder, path, ctx)
+    if record is None:
+        return False
+    if record is not _OWN_ARRAY:
+        plan.links.setdefault(paths.parent(path), []).append(record)
+    return True
+
+
+def _link_to_array(
+    data: zarr.Array, builder: DatasetBuilder, path: str, ctx: PlanContext
+) -> fmt.LinkRecord | None:
+    """The link that stands for *data* at *path*, None to copy it, or ``_OWN_ARRAY`` to leave it.
+
+    As HDF5IO does for h5py datasets: an array of this file (or of the file being exported) at another
+    path becomes a soft link, the one at the same path is copied on export (left alone otherwise), and
+    an array of another store becomes an external link.
+    """
     from hdmf_zarr.references import relative_store_source
     from hdmf_zarr.store import describe_source
 
     target_url = describe_source(data.store)
-    source = relative_store_source(ctx.here.store_url, target_url)
-    return fmt.LinkRecord(name=builder.name, source=source, path=paths.normalise(data.path))
+    target = paths.normalise(data.path)
+    here = ctx.here
+    if target_url == here.store_url or target_url in ctx.store_aliases:
+        same = target == path
+        return (
+            _OWN_ARRAY
+            if same
+            else fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+        )
+    # Exporting: hdmf's HDMFIO makes a source that is not an http(s)/s3 URL absolute, so both
+    # spellings are compared.
+    exporting = ctx.export_source is not None
+    if exporting and target == path:
+        return None  # the exported dataset's own data
+    if exporting and ctx.export_source in (target_url, os.path.abspath(target_url)):
+        return fmt.LinkRecord(name=builder.name, source=fmt.SAME_STORE_SOURCE, path=target)
+    source = relative_store_source(here.store_url, target_url)
+    return fmt.LinkRecord(name=builder.name, source=source, path=target)
 
 
 def _storage_for(builder: DatasetBuilder, data: Any) -> Storage:
@@ -228,7 +306,13 @@ def to_values(data: Any, storage: Storage, *, builder: Builder, ctx: PlanContext
         case Kind.REFERENCE:
             return _reference_paths(data, builder=builder, ctx=ctx, where=where)
         case Kind.TEXT:
-            return values.text_array(_materialise(data))
+            try:
+                return values.text_array(_materialise(data))
+            except UnicodeDecodeError as exc:
+                raise TextEncodingError(
+                    f"Dataset {where!r} holds bytes that are not UTF-8 ({exc}); Zarr text is UTF-8. "
+                    "Decode them first (e.g. bytes.decode('latin-1')) or store them as uint8."
+                ) from exc
         case Kind.COMPOUND:
             return _compound_rows(data, storage, builder=builder, ctx=ctx, where=where)
     assert storage.numpy is not None
@@ -396,3 +480,13 @@ def _default_options(
 def is_scalar_value(data: Any) -> bool:
     """Whether *data* is a single value (stored as a 0-d array)."""
     return isinstance(data, str | bytes | int | float | bool | np.generic | dt.date | ReferenceBuilder)
+
+
+def plan_subtree(builder: GroupBuilder | DatasetBuilder, path: str, ctx: PlanContext) -> WritePlan:
+    """Return the plan that writes one group (with what is unwritten below it) or one dataset at *path*."""
+    plan = WritePlan()
+    if isinstance(builder, GroupBuilder):
+        _plan_group(builder, path, ctx, plan)
+    else:
+        _plan_dataset(builder, path, ctx, plan)
+    return plan
