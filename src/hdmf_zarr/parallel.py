@@ -204,7 +204,7 @@ class IteratorTask:
 
     target: ArrayTarget
     token: str  # identifies the pickled iterator: each worker unpickles it once
-    iterator: bytes
+    iterator: Any  # the pickled iterator (bytes), or the iterator itself for forked workers
     selections: tuple[Selection, ...]
 
 
@@ -249,15 +249,24 @@ def source_ref(data: Any) -> SourceRef | None:
     return None
 
 
-def iterator_tasks(target: ArrayTarget, iterator: Any, groups: list[list[Selection]]) -> list[IteratorTask]:
-    """One task per group of buffer selections, each carrying the iterator pickled once (here)."""
+def iterator_tasks(
+    target: ArrayTarget, iterator: Any, groups: list[list[Selection]], *, inherited: bool = False
+) -> list[IteratorTask]:
+    """One task per group of buffer selections, each carrying the iterator pickled once (here).
+
+    With *inherited* (forked workers), the iterator itself rides along: a forked child inherits it
+    without pickling, so iterators without ``_to_dict`` (neuroconv's, for one) work too.
+    """
+    if inherited:
+        return [IteratorTask(target, f"{os.getpid()}-{id(iterator)}", iterator, tuple(g)) for g in groups]
     try:
         payload = pickle.dumps(iterator, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # the user's iterator decides what fails: NotImplementedError, TypeError, ...
         raise UnsupportedValueError(
             f"Cannot write dataset {target.where!r} with number_of_jobs > 1: its "
             f"{type(iterator).__name__} cannot be sent to worker processes ({type(exc).__name__}: {exc}). "
-            "Implement _to_dict()/_from_dict() on the iterator (see GenericDataChunkIterator), "
+            "Implement _to_dict()/_from_dict() on the iterator (see GenericDataChunkIterator), pass "
+            "multiprocessing_context='fork' (folders and zips: forked workers inherit the iterator), "
             "or write with number_of_jobs=1."
         ) from exc
     token = f"{os.getpid()}-{id(iterator)}-{len(payload)}"
@@ -295,6 +304,8 @@ def _init_worker(max_threads: int | None) -> None:
 
 
 def _iterator_of(task: IteratorTask) -> Any:
+    if not isinstance(task.iterator, bytes):
+        return task.iterator  # inherited by a forked worker
     it = _ITERATORS.get(task.token)
     if it is None:
         _ITERATORS.clear()  # one iterator at a time per worker: bounded memory
@@ -404,6 +415,15 @@ def _portable(exc: BaseException) -> BaseException:
     except Exception:
         return ParallelWriteError(f"A worker process failed ({type(exc).__name__}): {exc}\n{text}")
     return exc
+
+
+def forks(options: ParallelOptions) -> bool:
+    """Whether *options* run worker processes started by fork (which inherit the parent's objects)."""
+    if options.client is not None or options.number_of_jobs < 2:
+        return False
+    context = options.multiprocessing_context or DEFAULT_START_METHOD
+    ctx: Any = multiprocessing.get_context(context) if not isinstance(context, BaseContext) else context
+    return bool(ctx.get_start_method() == "fork")
 
 
 def _check_forkable(tasks: Sequence[IteratorTask | RegionTask]) -> None:

@@ -145,7 +145,9 @@ def test_forked_workers_refuse_an_object_store(
 
 def test_an_iterator_that_cannot_be_pickled_is_named(tmp_path: Path, source: tuple[Path, np.ndarray]) -> None:
     it = _iterator(source[0], tmp_path / "log", LocalOnlyIterator)
-    with pytest.raises(UnsupportedValueError, match=r"'/acquisition/x/data'.*LocalOnlyIterator.*_to_dict"):
+    with pytest.raises(
+        UnsupportedValueError, match=r"'/acquisition/x/data'.*LocalOnlyIterator.*_to_dict.*fork"
+    ):
         _write(tmp_path / "p.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="forkserver")
     with pytest.raises(OSError):  # the failed write left no file that looks complete
         _stored(tmp_path / "p.nwb.zarr")
@@ -201,3 +203,15 @@ def test_a_worker_that_cannot_import_the_iterator_class_says_what_to_do(
     it = _iterator(source[0], tmp_path / "log", cls)
     with pytest.raises(ParallelWriteError, match=r"'/acquisition/x/data'.*importable module"):
         _write(tmp_path / "ph.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="spawn")
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_forked_workers_inherit_an_iterator_that_cannot_be_pickled(
+    tmp_path: Path, source: tuple[Path, np.ndarray]
+) -> None:
+    path, expected = source
+    it = _iterator(path, tmp_path / "log", LocalOnlyIterator)
+    _write(tmp_path / "inh.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="fork")
+    assert len(reader_pids(tmp_path / "log")) == 2
+    assert os.getpid() not in reader_pids(tmp_path / "log")
+    np.testing.assert_array_equal(_stored(tmp_path / "inh.nwb.zarr"), expected)

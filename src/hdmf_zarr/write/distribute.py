@@ -19,6 +19,7 @@ from hdmf_zarr.parallel import (
     IteratorTask,
     ParallelOptions,
     RegionTask,
+    forks,
     group_selections,
     iterator_tasks,
     normalise_selection,
@@ -33,13 +34,13 @@ from hdmf_zarr.write.plan import ArrayPlan, DataKind
 Queued = tuple[ArrayPlan, AsyncArray[Any]]
 
 
-def _iterator_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[IteratorTask]:
+def _iterator_tasks(plan: ArrayPlan, array: AsyncArray[Any], *, inherited: bool) -> list[IteratorTask]:
     it: GenericDataChunkIterator = plan.data
     shape = tuple(int(s) for s in array.shape)
     selections = [normalise_selection(s, shape) for s in it.buffer_selection_generator]
     groups = group_selections(selections, write_unit(array), shape)
     target = target_for(array.store_path.store, array, plan.path)
-    return iterator_tasks(target, it, groups)
+    return iterator_tasks(target, it, groups, inherited=inherited)
 
 
 def _region_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[RegionTask] | None:
@@ -49,10 +50,12 @@ def _region_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[RegionTask] |
     return region_tasks(ref, target_for(array.store_path.store, array, plan.path), array)
 
 
-def _tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[IteratorTask] | list[RegionTask] | None:
+def _tasks(
+    plan: ArrayPlan, array: AsyncArray[Any], options: ParallelOptions
+) -> list[IteratorTask] | list[RegionTask] | None:
     """The worker tasks that write *plan*, or None when this process must write it."""
     if plan.kind is DataKind.ITERATOR and isinstance(plan.data, GenericDataChunkIterator):
-        return _iterator_tasks(plan, array)
+        return _iterator_tasks(plan, array, inherited=forks(options))
     if plan.kind is DataKind.ARRAY_LIKE:
         return _region_tasks(plan, array)
     return None
@@ -65,7 +68,7 @@ async def write_distributed(queued: list[Queued], options: ParallelOptions | Non
     tasks: list[IteratorTask | RegionTask] = []
     rest: list[Queued] = []
     for plan, array in queued:
-        found = _tasks(plan, array)
+        found = _tasks(plan, array, options)
         if found is None:
             rest.append((plan, array))
         else:
