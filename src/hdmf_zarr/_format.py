@@ -94,6 +94,10 @@ RESERVED_NODE_KEYS: Final = frozenset(
 #: Object at the store root while a writer modifies the store in place; a successful close removes it.
 WRITE_MARK_KEY: Final = ".hdmf_zarr_write.json"
 
+# -- Store keys (docs/format.md#store-keys) ------------------------------------------------------------
+#: The chunk key separators a v2 array may declare in ``dimension_separator`` (zarr's own two).
+V2_SEPARATORS: Final = (".", "/")
+
 
 def _require_str(obj: Mapping[str, Any], key: str, *, kind: str, where: str) -> str:
     try:

@@ -172,5 +172,17 @@ class TextEncodingError(HdmfZarrError, ValueError):
     """Text to store is not valid UTF-8 (the only text encoding Zarr stores)."""
 
 
+class OutsideStoreError(FormatError):
+    """A stored value would make a key point outside its store (``..``, absolute paths, odd separators)."""
+
+
+class DecodeLimitError(CorruptDataError):
+    """A stored chunk claims more elements or bytes than its array's metadata allows."""
+
+
+class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):
+    """A link or reference points into a store (URL or absolute path) the user has not allowed."""
+
+
 class ParallelWriteError(HdmfZarrError, ValueError):
     """A parallel write was asked for with options or a store that cannot run it."""

@@ -6,6 +6,7 @@ Layer: io. One public call = one consolidated-metadata write (``write``, ``write
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
-from hdmf_zarr.references import Here, resolve_store_source
+from hdmf_zarr.references import Here, allowed_store_source, resolve_store_source
 from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
 from hdmf_zarr.store import (
     OpenedStore,
@@ -69,9 +70,11 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
     """Read and write HDMF files stored in Zarr (a folder, a zip, memory or an object store).
 
     Keyword arguments beyond the named ones: ``herd_path`` (HERD kept beside the file, as with
-    NWBHDF5IO) and ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
-    through this IO, default 64 MiB, 0 turns it off; see read/cache.py). The HDF5-only arguments pynwb
-    passes (``driver``, ``aws_region``, ...) are accepted and ignored.
+    NWBHDF5IO), ``chunk_cache_bytes`` (budget of the decoded-chunk cache shared by the arrays read
+    through this IO, default 64 MiB, 0 turns it off; see read/cache.py) and ``allowed_sources``
+    (URLs and absolute paths that links and references may lead into, by prefix; ``["*"]`` allows any.
+    Stores named by a relative path are always followed; see README "Safety"). The HDF5-only arguments
+    pynwb passes (``driver``, ``aws_region``, ...) are accepted and ignored.
     """
 
     def __init__(
@@ -91,6 +94,8 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         # Writers: how long to wait for another writer, and whether to repair an interrupted write.
         self._lock_timeout: float = kwargs.pop("lock_timeout", DEFAULT_LOCK_TIMEOUT)
         self._repair: bool = kwargs.pop("repair", False)
+        self._allowed_sources = _source_list(kwargs.pop("allowed_sources", None))
+        linked: dict[str, ZarrIO] = kwargs.pop("_linked", None) or {}
         unknown = set(kwargs) - _IGNORED_KWARGS
         if unknown:
             raise TypeError(f"ZarrIO() got unexpected keyword arguments {sorted(unknown)}")
@@ -107,7 +112,10 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         self._opened: OpenedStore | None = None
         self._root: zarr.Group | None = None
         self._reader: Reader | None = None
-        self._foreign: dict[str, ZarrIO] = {}
+        self._foreign: dict[str, ZarrIO] = {}  # the stores this IO opened for links and references
+        # Every IO of one chain of linked stores, by location: two stores linking to each other share
+        # readers instead of opening each other again and again.
+        self._linked = linked
         self._members: dict[str, Any] | None = None
         self._written: set[int] = set()  # ids of builders that are in the file (read or written)
         self._root_pending = False  # a new store whose root document is not written yet
@@ -119,6 +127,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         self._source_text = describe_source(path)
         self._manager_given = manager is not None  # export caches this catalog only when it was chosen
         super().__init__(manager=manager or get_manager(), source=self._source_text, herd_path=herd_path)
+        self._linked.setdefault(self._source_text, self)  # only once open() succeeded
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -205,7 +214,8 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         self.close()
 
     def close(self) -> None:
-        for other in self._foreign.values():
+        for url, other in self._foreign.items():
+            self._linked.pop(url, None)
             other.close()
         self._foreign.clear()
         if len(self._appends):
@@ -299,18 +309,25 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         return self.manager.construct(builder)
 
     def _open_foreign(self, source: str) -> Reader:
-        url = resolve_store_source(self._source_text, source)
-        other = self._foreign.get(url)
+        url = allowed_store_source(self._source_text, source, self._allowed_sources)
+        other = self._linked.get(url)
         if other is None:
             try:
-                other = ZarrIO(url, mode="r", manager=self.manager, storage_options=self._storage_options)
-            except (OSError, ValueError) as exc:  # ValueError: zarr finds no group there (e.g. an array)
+                other = ZarrIO(
+                    url,
+                    mode="r",
+                    manager=self.manager,
+                    storage_options=self._storage_options,
+                    allowed_sources=self._allowed_sources,
+                    _linked=self._linked,
+                )
+            except Exception as exc:  # the remote client's own errors too (aiohttp, botocore, obstore)
                 raise UnresolvedReferenceError(
                     f"{self._source_text!r} links to the store {source!r} (resolved to {url!r}), "
-                    f"which cannot be opened: {exc}. Keep linked stores side by side, "
-                    "or export with link_data=False."
+                    f"which cannot be opened ({type(exc).__name__}: {exc}). Keep linked stores side by "
+                    "side, or export with link_data=False."
                 ) from exc
-            self._foreign[url] = other
+            self._foreign[url] = self._linked[url] = other
         return other._get_reader()
 
     def get_builder(self, zarr_obj: zarr.Array | zarr.Group | str) -> Builder:
@@ -345,7 +362,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
 
     def _foreign_root(self, source: str) -> zarr.Group:
         self._open_foreign(source)
-        return self._foreign[resolve_store_source(self._source_text, source)].file
+        return self._linked[resolve_store_source(self._source_text, source)].file
 
     # -- writing ---------------------------------------------------------------------------------
     def write(
@@ -532,6 +549,16 @@ def _merged_specs(catalogs: Sequence[NamespaceCatalog]) -> dict[tuple[str, str],
         merged.update({key: docs for key, docs in spec_documents(catalog).items() if key[0] not in names})
         names.update(key[0] for key in merged)
     return merged
+
+
+def _source_list(value: Any) -> tuple[str, ...]:
+    """``allowed_sources`` as a tuple of locations (a single string is one location)."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, str | os.PathLike) else tuple(value)
+    if not all(isinstance(item, str | os.PathLike) for item in items):
+        raise TypeError(f"allowed_sources must be a list of URLs or paths (or ['*']), not {value!r}.")
+    return tuple(os.fspath(item) for item in items)
 
 
 def _tree_ids(builder: GroupBuilder) -> set[int]:

@@ -3,25 +3,71 @@
 Layer: primitives. The choice is scoped to the arrays we construct (zarr picks a pipeline when an
 array object is created), so zarr's global configuration is never changed. A pipeline the user set
 in zarr's config is respected; ``HDMF_ZARR_CODEC_PIPELINE=zarr`` turns the accelerated one off.
+
+Otherwise arrays get :class:`BoundedCodecPipeline`: zarr's own pipeline, which first compares the
+decoded size a zstd or blosc frame declares with what the chunk's shape and dtype hold, so a 30-byte
+chunk cannot make it allocate gigabytes. zarrs allocates what a zstd frame declares before checking
+it (a frame claiming 1 TiB aborts the interpreter), so zstd arrays never go to zarrs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import warnings
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
 import zarr
 from zarr.abc.store import Store
+from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec
+from zarr.core.codec_pipeline import BatchedCodecPipeline
+from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
+
+from hdmf_zarr.codecsize import declared_size, variable_size_limit
+from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
 _DEFAULT_PIPELINE: Final = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 #: Environment variable that turns the accelerated pipeline off ("zarr", "default", "off" or "0").
 DISABLE_ACCELERATION_ENV: Final = "HDMF_ZARR_CODEC_PIPELINE"
+BOUNDED_PIPELINE: Final = "hdmf_zarr.pipeline.BoundedCodecPipeline"
+
+
+class BoundedCodecPipeline(BatchedCodecPipeline):
+    """zarr's pipeline, refusing a compressed chunk whose frame declares more bytes than its chunk holds."""
+
+    async def decode_batch(self, chunk_bytes_and_specs: Iterable[tuple[Any, Any]]) -> Iterable[Any]:
+        pairs = list(chunk_bytes_and_specs)
+        first = self.bytes_bytes_codecs[0] if self.bytes_bytes_codecs else None
+        codec_id = (
+            "zstd" if isinstance(first, ZstdCodec) else "blosc" if isinstance(first, BloscCodec) else ""
+        )
+        fixed = isinstance(self.array_bytes_codec, BytesCodec)  # else text/bytes of variable size
+        if codec_id:
+            for raw, spec in pairs:
+                if raw is not None:
+                    _check_declared(codec_id, raw.as_numpy_array()[:32].tobytes(), spec, fixed=fixed)
+        return await super().decode_batch(pairs)
+
+
+def _check_declared(codec_id: str, head: bytes, spec: Any, *, fixed: bool) -> None:
+    declared = declared_size(codec_id, head)
+    items = math.prod(spec.shape)
+    native = spec.dtype.to_native_dtype()
+    limit = items * native.itemsize if fixed else variable_size_limit(items)
+    if declared is not None and declared > limit:
+        holds = f"holds {limit}" if fixed else f"may hold at most {limit}"
+        raise DecodeLimitError(
+            f"A {codec_id} chunk declares {declared} decoded bytes; a chunk of shape {tuple(spec.shape)} "
+            f"and dtype {native} {holds}. The chunk is damaged or was crafted; nothing was allocated."
+        )
+
+
+register_pipeline(BoundedCodecPipeline)
 
 
 def accelerated_pipeline() -> str | None:
@@ -33,15 +79,25 @@ def accelerated_pipeline() -> str | None:
     return ZARRS_PIPELINE if importlib.util.find_spec("zarrs") is not None else None
 
 
+def _uses_zstd(metadata: Any) -> bool:
+    codecs = getattr(metadata, "codecs", None) or ()
+    return any(isinstance(c, ZstdCodec) for c in codecs)
+
+
 @contextlib.contextmanager
-def array_construction(store: Store) -> Iterator[None]:
+def array_construction(store: Store, metadata: Any = None, *, accelerate: bool = True) -> Iterator[None]:
     """Construct zarr array objects of *store* inside this block to give them the accelerated pipeline.
 
     Only local folders are accelerated: zarrs rebuilds remote stores in Rust without the client
     options they were opened with (and without their connection pool), so remote arrays keep zarr's
-    own pipeline.
+    own pipeline. Arrays compressed with zstd (*metadata*) keep it too (see the module docstring);
+    zarr's own pipeline is the bounded one, unless the user chose another. ``accelerate=False``: only
+    the bounded pipeline (tiny arrays read once, where building a Rust pipeline costs more).
     """
-    path = accelerated_pipeline() if isinstance(store, LocalStore) else None
+    local = accelerate and isinstance(store, LocalStore)
+    path = accelerated_pipeline() if local and not _uses_zstd(metadata) else None
+    if path is None and zarr.config.get("codec_pipeline.path") == _DEFAULT_PIPELINE:
+        path = BOUNDED_PIPELINE
     if path is None:
         yield
         return

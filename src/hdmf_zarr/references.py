@@ -18,7 +18,10 @@ from hdmf.build import Builder, LinkBuilder, ReferenceBuilder
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
-from hdmf_zarr.errors import UnresolvedReferenceError
+from hdmf_zarr.errors import SourceNotAllowedError, UnresolvedReferenceError
+
+#: An ``allowed_sources`` entry that allows every URL and absolute path.
+ANY_SOURCE = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,51 @@ def resolve_store_source(base_url: str, source: str) -> str:
     scheme, _, rest = base_url.partition("://")
     auth, _, path = rest.partition("/")
     return f"{scheme}://{auth}{posixpath.normpath(posixpath.join('/' + path, source))}"
+
+
+def is_relative_source(source: str) -> bool:
+    """Whether a record's *source* names a store relative to the referring one (files that move together)."""
+    return "://" not in source and not source.startswith(("/", "\\")) and not os.path.isabs(source)
+
+
+def _normal_location(location: str) -> str:
+    if "://" not in location:
+        return os.path.normpath(os.path.abspath(os.path.expanduser(location)))
+    scheme, _, rest = location.partition("://")
+    return f"{scheme.lower()}://{rest.rstrip('/')}"
+
+
+def source_is_allowed(location: str, allowed: tuple[str, ...]) -> bool:
+    """Whether the store at *location* is inside one of the *allowed* locations (or ``"*"`` is allowed)."""
+    target = _normal_location(location)
+    for entry in allowed:
+        if entry == ANY_SOURCE:
+            return True
+        prefix = _normal_location(entry)
+        if target == prefix or target.startswith(prefix.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def allowed_store_source(base_url: str, source: str, allowed: tuple[str, ...]) -> str:
+    """The location of the store a record's *source* names, if following it is allowed.
+
+    Relative sources (stores that move with this one) are followed by default; URLs and absolute paths
+    only when they lie inside an entry of *allowed* (``allowed_sources`` of ZarrIO). Otherwise raise
+    :class:`SourceNotAllowedError` naming the source and the keyword that allows it.
+    """
+    location = resolve_store_source(base_url, source)
+    if is_relative_source(source) or source in (fmt.SAME_STORE_SOURCE, ""):
+        return location
+    if source_is_allowed(location, allowed):
+        return location
+    kind = "a URL" if "://" in source else "an absolute path"
+    raise SourceNotAllowedError(
+        f"{base_url!r} links to the store {source!r}, which is {kind}; such links are not followed "
+        "unless you allow them, because a file could otherwise make this reader fetch from any server "
+        f"or read any local folder. If you trust this file, pass allowed_sources=[{location!r}] (or a "
+        "prefix of it, or ['*'] for any source) to ZarrIO or NWBZarrIO."
+    )
 
 
 def encode_target(target: Builder, *, referrer: Builder, here: Here) -> fmt.ReferenceRecord:

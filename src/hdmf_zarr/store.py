@@ -20,6 +20,7 @@ from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.storage import LocalStore, MemoryStore, StorePath
 
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.confine import ConfinedLocalStore
 from hdmf_zarr.errors import (
     METADATA_ERRORS,
     CorruptDataError,
@@ -46,6 +47,7 @@ from hdmf_zarr.lifecycle import (
     write_state,
     writer_running,
 )
+from hdmf_zarr.metacheck import damaged_root
 from hdmf_zarr.remote import READ_ONLY_SCHEMES, open_url
 from hdmf_zarr.staging import Staged, StagingFolder, remove_debris
 from hdmf_zarr.ziparchive import StagedZip, zip_dialect
@@ -279,7 +281,7 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool, options: Write
         return _open_local_staged(path, mode, found, force_overwrite=force_overwrite, options=options)
     if mode == "a":
         path.mkdir(parents=True, exist_ok=True)
-    store = LocalStore(path, read_only=mode == "r")
+    store = ConfinedLocalStore(path, read_only=mode == "r")
     location = StoreLocation(str(path.resolve()))
     if mode == "r":
         found = _detect_local_format(path) if path.is_dir() else None
@@ -341,7 +343,7 @@ def _open_local_staged(
             session.release()
         raise
     staged.replace = mode == "w"
-    store = LocalStore(staged.path)
+    store = ConfinedLocalStore(staged.path)
     return OpenedStore(store, StoreLocation(str(path.resolve())), mode, None, staged=staged, session=session)
 
 
@@ -549,7 +551,17 @@ def _no_storage_options(storage_options: Mapping[str, Any] | None, target: objec
 
 
 def open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
-    """Open (or create, for new stores) the root group of *opened*."""
+    """Open (or create, for new stores) the root group of *opened*; a damaged root names its culprit."""
+    try:
+        return _open_root_group(opened, zarr_format=zarr_format)
+    except (ValueError, TypeError, KeyError) as exc:
+        damaged = damaged_root(opened.store, opened.location.describe()) if opened.zarr_format == 3 else None
+        if damaged is None:
+            raise
+        raise damaged from exc
+
+
+def _open_root_group(opened: OpenedStore, *, zarr_format: fmt.ZarrFormat | None) -> zarr.Group:
     if opened.zarr_format is None:
         zarr_format = zarr_format or fmt.DEFAULT_ZARR_FORMAT
         return zarr.create_group(opened.store, zarr_format=zarr_format, overwrite=False)
@@ -646,7 +658,7 @@ def write_state_of(
             folder = Path(text).expanduser()
             if not folder.is_dir():
                 raise _not_found_locally(text)
-            store = LocalStore(folder, read_only=True)
+            store = ConfinedLocalStore(folder, read_only=True)
     return write_state(store, where=describe_source(store_like), folder=folder)
 
 

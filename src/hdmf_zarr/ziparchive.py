@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Final
 
 from zarr.abc.store import Store
-from zarr.storage import LocalStore, ZipStore
+from zarr.storage import ZipStore
 
 from hdmf_zarr import _format as fmt
+from hdmf_zarr.confine import ConfinedLocalStore
 from hdmf_zarr.errors import StoreError
 from hdmf_zarr.staging import StagingFolder
 
@@ -68,7 +69,7 @@ class StagedZip:
         return self.folder.path / _STORE_FOLDER
 
     def store(self) -> Store:
-        return LocalStore(self.staging)
+        return ConfinedLocalStore(self.staging)
 
     def commit(self) -> None:
         """Pack the staging folder into a zip (entries stored: chunks are compressed already), atomically."""

@@ -52,7 +52,7 @@ def test_a_damaged_chunk_names_dataset_and_file(
     DAMAGE[damage](_chunk(path, name, zarr_format))
     with ZarrIO(path, mode="r") as io:
         dataset = io.read_builder()["grp"][name]
-        with pytest.raises(CorruptDataError, match=rf"the dataset '/grp/{name}' of '{re.escape(str(path))}'"):
+        with pytest.raises(CorruptDataError, match=rf"'/grp/{name}'.* of '{re.escape(str(path))}'"):
             dataset.data[:]
         with pytest.raises(ValueError, match="damaged"):  # a FormatError is a ValueError for callers
             dataset.data[0:2]
@@ -72,7 +72,7 @@ def test_a_root_document_that_is_not_json_names_the_file(tmp_path: Path, zarr_fo
     path = tmp_path / "root.zarr"
     _write(path, zarr_format)
     (path / ("zarr.json" if zarr_format == 3 else ".zmetadata")).write_text("{not json")
-    with pytest.raises(CorruptDataError, match=rf"document.* of '{re.escape(str(path))}': JSONDecodeError"):
+    with pytest.raises(CorruptDataError, match=rf"document.* of '{re.escape(str(path))}'"):
         ZarrIO(path, mode="r").read_builder()
 
 

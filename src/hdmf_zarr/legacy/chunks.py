@@ -18,7 +18,8 @@ from typing import Any, Final
 import numcodecs
 import numpy as np
 
-from hdmf_zarr.errors import FormatError
+from hdmf_zarr.errors import CorruptDataError, DecodeLimitError, FormatError, HdmfZarrError
+from hdmf_zarr.legacy import bounded
 from hdmf_zarr.legacy.unpickle import safe_loads
 
 PICKLE_ID: Final = "pickle"
@@ -74,13 +75,21 @@ def _nested(values: Any, index: tuple[int, ...]) -> Any:
     return values
 
 
-def _from_json(text: bytes, dtype: np.dtype[Any], *, where: str) -> np.ndarray:
-    """numcodecs ``json2`` layout: ``[*items, dtype str, shape]``, items nested like ``tolist()``."""
+def _from_json(text: bytes, dtype: np.dtype[Any], *, where: str, expected: int) -> np.ndarray:
+    """numcodecs ``json2`` layout: ``[*items, dtype str, shape]``, items nested like ``tolist()``.
+
+    The shape the chunk claims must hold *expected* elements (its chunk's), checked before allocating.
+    """
     try:
         items = json.loads(text)
         shape = tuple(int(n) for n in items[-1])
-    except (ValueError, TypeError, IndexError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
         raise FormatError(f"Dataset {where!r} holds a json2 chunk that cannot be parsed: {exc}") from exc
+    if any(n < 0 for n in shape) or math.prod(shape) != expected:
+        raise DecodeLimitError(
+            f"A json2 chunk of {where!r} claims the shape {list(shape)}; its chunk holds {expected} "
+            "elements. The file is damaged or was crafted; nothing was allocated."
+        )
     out = blank(shape, dtype)
     values = items[0] if not shape else items[:-2]
     for index in np.ndindex(*shape) if shape else [()]:
@@ -102,26 +111,45 @@ def _as_rows(values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
 def decode_chunk(raw: bytes, meta: Any, *, where: str) -> np.ndarray:
     """Decode one stored chunk of the object array described by *meta* (a ``LegacyArrayMeta``).
 
-    Returns an array of the full chunk shape and of ``meta.dtype`` (structured for compounds).
+    Returns an array of the full chunk shape and of ``meta.dtype`` (structured for compounds). Sizes
+    claimed by the chunk (decompressed bytes, element counts, shapes) are checked against the chunk
+    shape before anything is allocated; codec failures become FormatError naming the dataset.
     """
+    expected = bounded.check_chunk_items(tuple(meta.chunks), where=where)
+    try:
+        data = _decode_codecs(raw, meta, where=where, expected=expected)
+    except HdmfZarrError:
+        raise
+    except bounded.DECODE_ERRORS as exc:
+        raise CorruptDataError(
+            f"A chunk of {where!r} cannot be decoded ({type(exc).__name__}: {exc}); the file is damaged."
+        ) from exc
+    arr = np.asarray(data, dtype=stored) if (stored := meta.stored_dtype).names else _object_array(data)
+    if arr.size != expected:
+        raise FormatError(f"A chunk of {where!r} holds {arr.size} items, not the {expected} expected.")
+    arr = arr.reshape(-1, order="A").reshape(meta.chunks, order="F" if meta.order == "F" else "C")
+    return _as_rows(arr, meta.dtype) if meta.rows else arr
+
+
+def _decode_codecs(raw: bytes, meta: Any, *, where: str, expected: int) -> Any:
     data: Any = raw
+    limit = bounded.byte_limit(expected)
     if meta.compressor:
-        data = numcodecs.get_codec(dict(meta.compressor)).decode(data)
-    stored = meta.stored_dtype
+        data = bounded.decompress(meta.compressor, bytes(data), where=where, limit=limit)
+    elif len(data) > limit:
+        raise DecodeLimitError(
+            f"A chunk of {where!r} is {len(data)} bytes, over the {limit} its size allows."
+        )
     for spec in reversed(meta.filters):
         codec_id = spec.get("id")
         if codec_id == PICKLE_ID:
             data = safe_loads(bytes(data), where=where)
         elif codec_id == JSON_ID:
-            data = _from_json(bytes(data), stored, where=where)
+            data = _from_json(bytes(data), meta.stored_dtype, where=where, expected=expected)
         else:
+            bounded.check_vlen_count(bytes(data), expected, where=where)
             data = numcodecs.get_codec(dict(spec)).decode(data)
-    arr = np.asarray(data, dtype=stored) if stored.names else _object_array(data)
-    expected = math.prod(meta.chunks)
-    if arr.size != expected:
-        raise FormatError(f"A chunk of {where!r} holds {arr.size} items, not the {expected} expected.")
-    arr = arr.reshape(-1, order="A").reshape(meta.chunks, order="F" if meta.order == "F" else "C")
-    return _as_rows(arr, meta.dtype) if meta.rows else arr
+    return data
 
 
 def _object_array(data: Any) -> np.ndarray:
@@ -145,7 +173,7 @@ def decode_fill(meta: Any, *, where: str) -> Any:
         value = (
             safe_loads(payload, where=where)
             if meta.object_codec == PICKLE_ID
-            else _from_json(payload, np.dtype(object), where=where)[()]
+            else _from_json(payload, np.dtype(object), where=where, expected=1)[()]
             if meta.object_codec == JSON_ID
             else None
         )

@@ -19,12 +19,18 @@ and 2.4 under every protocol 0-5:
   ``set``/``frozenset`` below protocol 4, ``bytearray``); bytes constructors refuse sizes, so a chunk
   cannot ask for gigabytes of zeros.
 
+Arrays are bounded too: ``_reconstruct`` builds only the empty array numpy's pickles start from, and
+its ``__setstate__`` checks the claimed shape against the data the pickle actually holds (and
+:data:`MAX_ARRAY_BYTES`) before numpy allocates anything. numpy itself allocates the claimed shape
+first, and crashes the interpreter when an object array's list is shorter than that shape.
+
 Never call ``pickle.loads`` or numcodecs' ``Pickle.decode`` on file data: use :func:`safe_loads`.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickle
 from collections.abc import Callable
 from typing import Any, Final
@@ -57,12 +63,62 @@ def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     return text.encode("latin-1")
 
 
+#: The largest array one pickled chunk may rebuild (its data; 8 bytes per element of object arrays).
+MAX_ARRAY_BYTES: Final = 256 * 2**20
+
+
+class _BoundedArray(np.ndarray):
+    """The array ``_reconstruct`` returns: its ``__setstate__`` checks the claimed size before numpy's."""
+
+    def __setstate__(self, state: Any) -> None:
+        _check_array_state(state)
+        super().__setstate__(state)
+
+
+def _check_array_state(state: Any) -> None:
+    """Refuse an ndarray state whose shape is larger than the limit or than the data it carries."""
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise UnsafePickleError(f"Refused an ndarray state of unexpected form ({type(state).__name__}).")
+    shape, dtype, _, raw = state[-4:]
+    dtype = np.dtype(dtype)
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise UnsafePickleError(f"Refused an ndarray state with the shape {shape!r}.")
+    count = math.prod(shape)
+    claimed = count * max(dtype.itemsize, 1)
+    if claimed > MAX_ARRAY_BYTES:
+        raise UnsafePickleError(
+            f"Refused an array of shape {shape} ({claimed} bytes): pickled chunks are limited to "
+            f"{MAX_ARRAY_BYTES} bytes (hdmf_zarr.legacy.unpickle.MAX_ARRAY_BYTES)."
+        )
+    held = len(raw) if isinstance(raw, list | bytes | bytearray | str) else None
+    needed = count if isinstance(raw, list) else count * dtype.itemsize
+    if held != needed:
+        raise UnsafePickleError(
+            f"Refused an array that claims the shape {shape} of {dtype} but carries {held} "
+            f"{'items' if isinstance(raw, list) else 'bytes'} instead of {needed}."
+        )
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """numpy's pickle entry point, limited to the empty ndarray every numpy pickle starts from."""
+    if subtype is not np.ndarray or tuple(shape) != (0,):
+        raise UnsafePickleError(
+            f"Refused _reconstruct({subtype!r}, {shape!r}): numpy pickles use (ndarray, (0,))."
+        )
+    empty: np.ndarray = multiarray._reconstruct(_BoundedArray, (0,), dtype)  # type: ignore[assignment]
+    return empty
+
+
+def _scalar(dtype: Any, *args: Any) -> Any:
+    """numpy's scalar rebuild; a structured scalar's array argument must be a plain ndarray."""
+    return multiarray.scalar(
+        dtype, *(a.view(np.ndarray) if isinstance(a, _BoundedArray) else a for a in args)
+    )
+
+
 _NUMPY: Final[dict[tuple[str, str], Any]] = {
-    **{
-        (m, n): getattr(multiarray, n)
-        for m in ("numpy.core.multiarray", "numpy._core.multiarray")
-        for n in ("_reconstruct", "scalar")
-    },
+    **{(m, "_reconstruct"): _reconstruct for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(m, "scalar"): _scalar for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
     **{
         (m, "_frombuffer"): vars(numeric)["_frombuffer"]
         for m in ("numpy.core.numeric", "numpy._core.numeric")
@@ -133,9 +189,11 @@ def safe_loads(data: bytes, *, where: str) -> Any:
     a well-formed pickle of admitted values.
     """
     try:
-        return RestrictedUnpickler(bytes(data), where=where).load()
-    except UnsafePickleError:
-        raise
+        loaded = RestrictedUnpickler(bytes(data), where=where).load()
+    except UnsafePickleError as exc:
+        if repr(where) in str(exc):
+            raise
+        raise UnsafePickleError(f"Dataset {where!r} holds a pickled chunk that was refused: {exc}") from exc
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise UnsafePickleError(
             f"Dataset {where!r} holds a pickled chunk that cannot be decoded ({type(exc).__name__}: {exc}). "
@@ -143,3 +201,4 @@ def safe_loads(data: bytes, *, where: str) -> Any:
         ) from exc
     except MemoryError as exc:
         raise UnsafePickleError(f"Dataset {where!r} holds a pickled chunk too large to decode.") from exc
+    return loaded.view(np.ndarray) if isinstance(loaded, _BoundedArray) else loaded

@@ -41,9 +41,11 @@ from zarr.core.sync import sync
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
-from hdmf_zarr.errors import FormatError
+from hdmf_zarr.confine import check_key, check_separator, is_plain_key
+from hdmf_zarr.errors import CorruptDataError, FormatError, UnsafePickleError
 from hdmf_zarr.legacy import chunks, selection
 from hdmf_zarr.legacy.unpickle import LegacyReference
+from hdmf_zarr.store import describe_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,13 @@ def node_metadata(
 
 async def _get_json(store: Store, key: str) -> Any:
     buf = await store.get(key, prototype=default_buffer_prototype())
-    return None if buf is None else json.loads(buf.to_bytes())
+    try:
+        return None if buf is None else json.loads(buf.to_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptDataError(
+            f"The document {key!r} of {describe_source(store)!r} is not valid JSON ({exc}); the file is "
+            "damaged or was crafted."
+        ) from exc
 
 
 async def _index_from_listing(store: Store) -> dict[str, dict[str, Any]]:
@@ -169,14 +177,17 @@ def load_index(store: Store, *, use_consolidated: bool = True) -> dict[str, Any]
         return await _index_from_listing(store)
 
     docs = sync(load())
+    source = describe_source(store)
     nodes: dict[str, Any] = {}
     for key in docs:
-        folder, _, name = key.rpartition("/")
+        folder, _, name = check_key(key, store=source).rpartition("/")
         if name not in (fmt.V2_GROUP_KEY, fmt.V2_ARRAY_KEY):
             continue
         zattrs = docs.get(f"{folder}/{fmt.V2_ATTRS_KEY}" if folder else fmt.V2_ATTRS_KEY) or {}
         zarray = docs[key] if name == fmt.V2_ARRAY_KEY else None
         path = paths.normalise(folder)
+        if isinstance(zarray, Mapping):
+            check_separator(zarray.get("dimension_separator"), store=source, node=path)
         nodes[path] = node_metadata(zarray, zattrs, where=path)
     return nodes
 
@@ -261,16 +272,23 @@ class LegacyObjectArray:
     def chunk_key(self, coords: Sequence[int]) -> str:
         """The store key of the chunk at grid *coords*."""
         name = self.meta.separator.join(str(c) for c in coords) if coords else "0"
-        return f"{self._key}/{name}" if self._key else name
+        key = f"{self._key}/{name}" if self._key else name
+        if not is_plain_key(key):  # a separator from a document this index did not check
+            check_key(key, store=describe_source(self._store), node=self._path)
+        return key
 
     async def _chunk(self, coords: tuple[int, ...], limit: asyncio.Semaphore) -> np.ndarray:
         """One chunk, cut to the array's edge; the fill value where the store has no chunk."""
         shape = tuple(min(c, s - i * c) for c, s, i in zip(self.meta.chunks, self.shape, coords, strict=True))
+        key = self.chunk_key(coords)
         async with limit:
-            buf = await self._store.get(self.chunk_key(coords), prototype=default_buffer_prototype())
+            buf = await self._store.get(key, prototype=default_buffer_prototype())
         if buf is None:
             return chunks.fill_chunk(shape, self.meta, where=self._path)
-        arr = chunks.decode_chunk(buf.to_bytes(), self.meta, where=self._path)
+        try:
+            arr = chunks.decode_chunk(buf.to_bytes(), self.meta, where=self._path)
+        except (FormatError, UnsafePickleError) as exc:
+            raise type(exc)(f"{exc} (chunk {key!r} of {describe_source(self._store)!r})") from exc
         return arr[tuple(slice(0, n) for n in shape)]
 
     async def getitem(self, key: Any) -> Any:

@@ -56,19 +56,31 @@ class NodeIndex:
 
 
 def _flatten(prefix: str, consolidated: Mapping[str, NodeMetadata], index: NodeIndex) -> None:
-    for key, meta in consolidated.items():
-        path = paths.join(prefix, key)
-        if isinstance(meta, GroupMetadata) and meta.consolidated_metadata is not None:
+    """Add the nested consolidated blocks in depth-first order, without recursion (any depth)."""
+    stack = [(prefix, iter(consolidated.items()))]
+    while stack:
+        base, items = stack[-1]
+        for key, meta in items:
+            path = paths.join(base, key)
             index.add(path, meta)
-            _flatten(path, meta.consolidated_metadata.metadata, index)
+            if isinstance(meta, GroupMetadata) and meta.consolidated_metadata is not None:
+                stack.append((path, iter(meta.consolidated_metadata.metadata.items())))
+                break
         else:
-            index.add(path, meta)
+            stack.pop()
+
+
+#: The deepest group nesting read (the builder tree and hdmf's construction recurse once per level).
+MAX_NESTING = 640
 
 
 def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex:
-    """Index every node below *root*: from consolidated metadata if present and wanted, else by listing."""
+    """Index every node below *root*: from consolidated metadata if present and wanted, else by listing.
+
+    Trees nested deeper than :data:`MAX_NESTING` are refused, naming the file and the deepest node.
+    """
     try:
-        return _build_index(root, use_consolidated=use_consolidated)
+        index = _build_index(root, use_consolidated=use_consolidated)
     except METADATA_ERRORS as exc:
         if isinstance(exc, HdmfZarrError):
             raise
@@ -77,6 +89,14 @@ def build_index(root: zarr.Group, *, use_consolidated: bool = True) -> NodeIndex
         where = f"the node document {bad!r} of {source!r}" if bad else f"a node document of {source!r}"
         with decoding(where, METADATA_ERRORS):
             raise
+    deepest = max(index.nodes, key=lambda p: p.count("/"))
+    if deepest.count("/") > MAX_NESTING:
+        raise FormatError(
+            f"{describe_source(root.store)!r} nests nodes {deepest.count('/')} levels deep (down to "
+            f"{deepest[:200]!r}...); this reader follows at most {MAX_NESTING} levels "
+            "(hdmf_zarr.read.builders.MAX_NESTING). The file was crafted or is damaged."
+        )
+    return index
 
 
 async def _unparsable_document(store: Store) -> str | None:
@@ -156,7 +176,7 @@ class Reader:
                 arr = legacy.LegacyObjectArray(self.ctx.store, path, meta)
                 self._arrays[path] = arr
                 return arr
-            with array_construction(self.ctx.store):
+            with array_construction(self.ctx.store, meta):
                 arr = NumericArray(
                     AsyncArray(metadata=meta, store_path=StorePath(self.ctx.store, paths.to_zarr_key(path)))
                 )
@@ -332,7 +352,7 @@ class Reader:
         try:
             return self.resolve_record(record)
         except UnresolvedReferenceError as exc:
-            raise UnresolvedReferenceError(
+            raise type(exc)(
                 f"In {self.ctx.source!r}, {where} points to {record.path!r} in store {record.source!r}, "
                 f"which cannot be resolved: {exc}"
             ) from exc

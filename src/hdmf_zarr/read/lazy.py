@@ -7,6 +7,7 @@ and written by the IO's next write() (read/append.py); until then the view reads
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,15 +18,41 @@ from hdmf.build import ObjectMapper
 from hdmf.query import BuilderResolver, ContainerResolver, HDMFDataset
 from zarr.core.sync import sync
 
-from hdmf_zarr.errors import decoding
+from hdmf_zarr.errors import DECODE_ERRORS, DecodeLimitError, HdmfZarrError, decoding
 from hdmf_zarr.read import arrayinfo
 from hdmf_zarr.read.append import AppendSite, PathOf, compound_rows, text_rows
 from hdmf_zarr.read.cache import ChunkCache, plan
+from hdmf_zarr.store import describe_source
 
 #: dtype kinds the chunk cache holds (numbers, fixed-width and variable-length text, objects).
 _CACHED_KINDS = frozenset("biufcmMSUVOT")
 
 Resolve = Callable[[str], Any]
+
+
+@contextlib.contextmanager
+def _named(array: Any) -> Iterator[None]:
+    """Name the dataset and its file in a codec failure while reading *array* (zarr names neither).
+
+    Selection errors (IndexError, TypeError) pass through unchanged.
+    """
+    try:
+        yield
+    except DecodeLimitError as exc:  # raised by the codec pipeline, which does not know the dataset
+        path, where = _dataset_of(array)
+        raise DecodeLimitError(f"{exc} (dataset {path!r} of {where!r})") from exc
+    except DECODE_ERRORS as exc:
+        if isinstance(exc, HdmfZarrError):
+            raise
+        path, where = _dataset_of(array)
+        with decoding(f"the dataset {path!r} of {where!r}"):
+            raise
+
+
+def _dataset_of(array: Any) -> tuple[str, str]:
+    store = getattr(array, "store", None)
+    where = describe_source(store) if store is not None else "its store"
+    return "/" + str(getattr(array, "path", "")).lstrip("/"), where
 
 
 def _to_text(value: Any) -> Any:
@@ -110,7 +137,8 @@ class ArrayView(HDMFDataset):
 
     def _read(self, key: Any) -> Any:
         """Read stored elements (what the view returns for *key* when nothing is pending)."""
-        return self._raw[key]
+        with _named(self._raw):
+            return self._raw[key]
 
     def _combine(self, stored: Any, pending: list[Any]) -> np.ndarray:
         first = stored if isinstance(stored, np.ndarray) else _objects(list(stored))
@@ -190,14 +218,17 @@ class NumericArray(zarr.Array):
         return arrayinfo.compressor(self)
 
     def __getitem__(self, selection: Any) -> Any:
-        with decoding(self._site.where if self._site is not None else f"the dataset {self.path!r}"):
-            if self._pending:
-                stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
-                out = np.concatenate([np.asarray(stored), *self._pending])[selection]
-            else:
-                out = self._from_cache(selection)
-                if out is None:
-                    out = super().__getitem__(selection)
+        with _named(self):
+            return self._getitem(selection)
+
+    def _getitem(self, selection: Any) -> Any:
+        if self._pending:
+            stored = sync(self._async_array.getitem(slice(None)))  # the stored rows only
+            out = np.concatenate([np.asarray(stored), *self._pending])[selection]
+        else:
+            out = self._from_cache(selection)
+            if out is None:
+                out = super().__getitem__(selection)
         return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
     def _from_cache(self, selection: Any) -> np.ndarray | None:

@@ -22,7 +22,8 @@ from zarr.storage import StorePath
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import legacy, paths
-from hdmf_zarr.errors import decoding
+from hdmf_zarr.errors import DecodeLimitError, FormatError, HdmfZarrError, decoding
+from hdmf_zarr.pipeline import array_construction
 from hdmf_zarr.store import describe_source
 
 ArrayMetadata = ArrayV2Metadata | ArrayV3Metadata
@@ -42,8 +43,19 @@ async def _fetch(
         chunk_key = f"{key}/{meta.encode_chunk_key(())}"
         if await store.get(chunk_key, prototype=default_buffer_prototype()) is None:
             return meta.fill_value
-    array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, key))
-    return await array.getitem(() if meta.shape == () else slice(None))
+    with array_construction(store, meta, accelerate=False):  # bounded decoding, zarr's own pipeline
+        array: AsyncArray[Any] = AsyncArray(metadata=meta, store_path=StorePath(store, key))
+    try:
+        return await array.getitem(() if meta.shape == () else slice(None))
+    except DecodeLimitError as exc:
+        raise DecodeLimitError(f"{exc} (dataset {path!r} of {describe_source(store)!r})") from exc
+    except HdmfZarrError:
+        raise
+    except (RuntimeError, ValueError) as exc:
+        raise FormatError(
+            f"The dataset {path!r} of {describe_source(store)!r} cannot be read ({type(exc).__name__}: "
+            f"{exc}): a chunk is damaged or was crafted."
+        ) from exc
 
 
 def fetch_values(store: Store, arrays: Mapping[str, Any], *, text_in_fill: bool = False) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""The decoded size a compressed frame declares in its header (blosc, lz4, zstd), read before decoding.
+
+Layer: store back-ends (bottom, beside ``confine``). Pure functions over the first bytes of a frame;
+callers compare the declared size with what the chunk's shape and dtype allow before any codec
+allocates it (docs/format.md#store-keys).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+_ZSTD_MAGIC: Final = 0xFD2FB528
+#: The most bytes a chunk of variable-size elements (text, bytes, objects) may decode to...
+MAX_VARIABLE_CHUNK_BYTES: Final = 256 * 2**20
+#: ...below that, this many bytes per element...
+BYTES_PER_ITEM: Final = 4096
+#: ...or this many in all, whichever is more (a cached spec document is one long element).
+MIN_VARIABLE_CHUNK_BYTES: Final = 16 * 2**20
+
+
+def variable_size_limit(items: int) -> int:
+    """The most bytes a chunk of *items* variable-size elements may decode to."""
+    return min(MAX_VARIABLE_CHUNK_BYTES, max(MIN_VARIABLE_CHUNK_BYTES, BYTES_PER_ITEM * items))
+
+
+def zstd_content_size(data: bytes) -> int | None:
+    """The decoded size a zstd frame declares (None when it is not a zstd frame or does not say)."""
+    if len(data) < 5 or struct.unpack_from("<I", data)[0] != _ZSTD_MAGIC:
+        return None
+    fhd = data[4]
+    single, fcs_flag, dict_flag = (fhd >> 5) & 1, fhd >> 6, fhd & 3
+    offset = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
+    size = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if size == 0 or len(data) < offset + size:
+        return None
+    value = int.from_bytes(data[offset : offset + size], "little")
+    return value + 256 if size == 2 else value
+
+
+def declared_size(codec_id: str, data: bytes) -> int | None:
+    """The decoded size the header of a *codec_id* frame declares, when that codec has one."""
+    if codec_id == "blosc":  # header: version, versionlz, flags, typesize, then nbytes as uint32
+        return int(struct.unpack_from("<I", data, 4)[0]) if len(data) >= 16 else None
+    if codec_id == "lz4":  # numcodecs' LZ4 prefixes the decoded size
+        return int(struct.unpack_from("<i", data)[0]) if len(data) >= 4 else None
+    if codec_id == "zstd":
+        return zstd_content_size(data)
+    return None
