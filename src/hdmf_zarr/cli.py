@@ -6,15 +6,16 @@ Layer: applications.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import zarr
 
 from hdmf_zarr.conversion import convert
-from hdmf_zarr.errors import HdmfZarrError, InterruptedWriteError, InterruptedWriteWarning
+from hdmf_zarr.errors import HdmfZarrError, InterruptedWriteError, InterruptedWriteWarning, ParallelWriteError
 from hdmf_zarr.io import ZarrIO
 from hdmf_zarr.progress import current_node, wants_bars
 from hdmf_zarr.store import write_state_of
@@ -105,6 +106,12 @@ def _add_convert(sub: Any) -> None:
         action="store_true",
         help="rebuild every object with the installed schema and cache it (default: keep the source's)",
     )
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="copy the arrays in N worker processes")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="copy the arrays on the workers of this Dask scheduler (they must reach SRC and DST)",
+    )
     bars = p.add_mutually_exclusive_group()
     bars.add_argument(
         "--progress", dest="progress", action="store_true", default=None, help="show progress bars"
@@ -113,17 +120,20 @@ def _add_convert(sub: Any) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    convert(
-        args.src,
-        args.dst,
-        zarr_format=args.zarr_format,
-        to_hdf5=args.to_hdf5,
-        force_overwrite=args.force,
-        chunks=args.chunks,
-        compression=args.compression,
-        upgrade=args.upgrade,
-        progress=wants_bars(args.progress),
-    )
+    with _scheduler_client(args.scheduler) as client:
+        convert(
+            args.src,
+            args.dst,
+            zarr_format=args.zarr_format,
+            to_hdf5=args.to_hdf5,
+            force_overwrite=args.force,
+            chunks=args.chunks,
+            compression=args.compression,
+            upgrade=args.upgrade,
+            progress=wants_bars(args.progress),
+            number_of_jobs=args.jobs,
+            client=client,
+        )
     print(f"wrote {args.dst}")
     return 0
 
@@ -136,6 +146,24 @@ def _one_line(args: argparse.Namespace, exc: BaseException) -> str:
     at = f"at {node}: " if node and node not in message else ""
     kind = "" if isinstance(exc, HdmfZarrError | OSError) else f"{type(exc).__name__}: "
     return f"hdmf-zarr {args.command}: {where}: {at}{kind}{message} (--debug shows the traceback)"
+
+
+@contextlib.contextmanager
+def _scheduler_client(address: str | None) -> Iterator[Any]:
+    """A Dask client connected to *address* for the command's duration (None without --scheduler)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise ParallelWriteError("--scheduler needs Dask: pip install 'hdmf_zarr[parallel]'.") from exc
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as exc:  # distributed raises OSError (TimeoutError) when nothing answers
+        raise ParallelWriteError(f"No Dask scheduler answers at {address!r}: {exc}") from exc
+    with client:
+        yield client
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from hdmf.build import GroupBuilder
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr import progress as _progress
-from hdmf_zarr.errors import IncompleteConversionError, StoreError
+from hdmf_zarr.errors import IncompleteConversionError, ParallelWriteError, StoreError
 from hdmf_zarr.store import StoreLike
 from hdmf_zarr.transfer import specs as spec_copy
 from hdmf_zarr.transfer import staging
@@ -119,6 +119,8 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     compression: str | Compression = "auto",
     upgrade: bool = False,
     progress: bool = False,
+    number_of_jobs: int = 1,
+    client: Any = None,
 ) -> None:
     """Copy the HDMF/NWB file at *src* (Zarr of either dialect, or HDF5) into a new file at *dst*.
 
@@ -130,7 +132,11 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     (transfer/layout.py). ``upgrade=True`` rebuilds every object through the installed schema and
     caches it instead. ``progress=True`` shows tqdm bars (datasets and bytes). Nothing appears at
     *dst* unless the conversion completes.
+    ``number_of_jobs=N`` copies the arrays in N worker processes; ``client`` (a
+    ``dask.distributed.Client``) copies them on that cluster's workers, which read regions of *src* and
+    write them, shard/chunk-aligned, straight to *dst* (so both must be reachable from the workers).
     """
+    parallel = _parallel_args(number_of_jobs, client, to_hdf5=to_hdf5)
     layout = make_layout(chunks, compression)
     _progress.at("")  # error messages name the node this conversion was writing, not an earlier one
     staging.refuse_existing(dst, force_overwrite=force_overwrite)
@@ -155,7 +161,15 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
                     "storage_options": storage_options,
                     "force_overwrite": force_overwrite,
                 }
-                _to_zarr(src_io, builder, target, layout=layout, upgrade=upgrade, options=options)
+                _to_zarr(
+                    src_io,
+                    builder,
+                    target,
+                    layout=layout,
+                    upgrade=upgrade,
+                    options=options,
+                    parallel=parallel,
+                )
     finally:
         src_io.close()
 
@@ -163,6 +177,21 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
 def progress_bars(show: bool | None, *, total_bytes: int, total_datasets: int) -> _progress.Reporter | None:
     """The reporter a conversion shows (None: no bars); see progress.py."""
     return _progress.bars(show, total_bytes=total_bytes, total_datasets=total_datasets, desc="convert")
+
+
+def _parallel_args(number_of_jobs: int, client: Any, *, to_hdf5: bool) -> dict[str, Any]:
+    """The parallel write arguments of a conversion (checked by the writer; HDF5 is written serially)."""
+    args: dict[str, Any] = {}
+    if number_of_jobs != 1:
+        args["number_of_jobs"] = number_of_jobs
+    if client is not None:
+        args["client"] = client
+    if args and to_hdf5:
+        raise ParallelWriteError(
+            "number_of_jobs and client apply to Zarr destinations; an HDF5 file is written by one process. "
+            "Drop them (or --jobs/--scheduler) for --to-hdf5."
+        )
+    return args
 
 
 def _to_zarr(
@@ -173,16 +202,19 @@ def _to_zarr(
     layout: Layout,
     upgrade: bool,
     options: dict[str, Any],
+    parallel: dict[str, Any],
 ) -> None:
     from hdmf_zarr.nwb import NWBZarrIO
 
     mode = "w" if options.get("force_overwrite") else "w-"  # a conversion replaces a file only when asked
     with NWBZarrIO(target, mode=mode, manager=src_io.manager, **options) as dst_io:
         if upgrade:
-            dst_io.export(src_io=src_io, write_args={"link_data": False}, clear_cache=True)
+            dst_io.export(src_io=src_io, write_args={"link_data": False, **parallel}, clear_cache=True)
             return
         apply_zarr_layout(builder, layout, zarr_format=options.get("zarr_format") or fmt.DEFAULT_ZARR_FORMAT)
-        dst_io.write_builder(builder, link_data=False, spec_documents=source_spec_documents(src_io))
+        dst_io.write_builder(
+            builder, link_data=False, spec_documents=source_spec_documents(src_io), **parallel
+        )
 
 
 def _to_hdf5(

@@ -182,3 +182,7 @@ class DecodeLimitError(CorruptDataError):
 
 class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):
     """A link or reference points into a store (URL or absolute path) the user has not allowed."""
+
+
+class ParallelWriteError(HdmfZarrError, ValueError):
+    """A parallel write was asked for with options or a store that cannot run it."""

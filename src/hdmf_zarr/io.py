@@ -50,7 +50,7 @@ from hdmf_zarr.store import (
     open_store,
     require_root_group,
 )
-from hdmf_zarr.write import PlanContext, write_tree
+from hdmf_zarr.write import ParallelOptions, PlanContext, write_tree
 from hdmf_zarr.write.execute import consolidate
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
@@ -378,9 +378,6 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         ``progress=True`` shows tqdm bars (datasets and bytes stored; needs the ``progress`` extra).
         """
         self._require_writable("write")
-        kwargs.pop("number_of_jobs", None)
-        kwargs.pop("max_threads_per_process", None)
-        kwargs.pop("multiprocessing_context", None)
         # progress=True: tqdm bars of datasets and bytes stored (progress.py); off unless asked.
         bars = progress.bars(
             bool(kwargs.pop("progress", False)), total_bytes=None, total_datasets=None, desc="write"
@@ -411,8 +408,12 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         ``spec_catalogs`` (export) are the catalogs whose namespaces are cached, first one winning;
         by default this IO's manager's. ``spec_documents={(namespace, version): {name: JSON text}}``
         caches exactly those documents instead (a conversion keeps its source's cache this way).
+        ``number_of_jobs=N`` (with ``max_threads_per_process``, ``multiprocessing_context``) writes the
+        buffers of each GenericDataChunkIterator in N worker processes; ``client=`` (a
+        ``dask.distributed.Client``) sends them, and HDF5/Zarr sources of an export, to its workers.
         """
         opened = self._require_writable("write")
+        parallel = ParallelOptions.from_kwargs(kwargs)
         root = self.file
         written = self._written
         if len(self._appends):
@@ -446,6 +447,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
                 root_meta=root.metadata,
                 specs=specs,
                 consolidated=consolidate_metadata,
+                parallel=parallel,
             )
         except BaseException:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store

@@ -32,6 +32,8 @@ from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
 _DEFAULT_PIPELINE: Final = "zarr.core.codec_pipeline.BatchedCodecPipeline"
+#: Environment variable that turns the accelerated pipeline off ("zarr", "default", "off" or "0").
+DISABLE_ACCELERATION_ENV: Final = "HDMF_ZARR_CODEC_PIPELINE"
 BOUNDED_PIPELINE: Final = "hdmf_zarr.pipeline.BoundedCodecPipeline"
 
 
@@ -75,7 +77,7 @@ register_pipeline(BoundedCodecPipeline)
 
 def accelerated_pipeline() -> str | None:
     """The codec pipeline to use for our arrays, or None to keep zarr's configured one."""
-    if os.environ.get("HDMF_ZARR_CODEC_PIPELINE", "").lower() in ("zarr", "default", "off", "0"):
+    if os.environ.get(DISABLE_ACCELERATION_ENV, "").lower() in ("zarr", "default", "off", "0"):
         return None
     if zarr.config.get("codec_pipeline.path") != _DEFAULT_PIPELINE:
         return None  # the user chose a pipeline

@@ -16,10 +16,11 @@ from zarr.core.group import GroupMetadata
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths
+from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
-__all__ = ["PlanContext", "WriteResult", "write_plan", "write_tree"]
+__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "write_plan", "write_tree"]
 
 
 @dataclass(slots=True)
@@ -63,7 +64,7 @@ def _spec_document(path: str, text: str, ctx: PlanContext) -> ArrayPlan:
     return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options)
 
 
-def write_tree(
+def write_tree(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
     store: Store,
     root: GroupBuilder,
     ctx: PlanContext,
@@ -72,15 +73,23 @@ def write_tree(
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
     consolidated: bool = True,
+    parallel: ParallelOptions | None = None,
 ) -> WriteResult:
     """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
     plan = plan_tree(root, ctx)
     return write_plan(
-        store, plan, ctx, known=known, root_meta=root_meta, specs=specs, consolidated=consolidated
+        store,
+        plan,
+        ctx,
+        known=known,
+        root_meta=root_meta,
+        specs=specs,
+        consolidated=consolidated,
+        parallel=parallel,
     )
 
 
-def write_plan(
+def write_plan(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
     store: Store,
     plan: WritePlan,
     ctx: PlanContext,
@@ -89,6 +98,7 @@ def write_plan(
     root_meta: GroupMetadata,
     specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
     consolidated: bool = True,
+    parallel: ParallelOptions | None = None,
 ) -> WriteResult:
     """Execute *plan* (plus the spec cache and its links) and consolidate once (or write the root alone)."""
     if specs:
@@ -98,7 +108,7 @@ def write_plan(
             group.attributes[fmt.SPECLOC_ATTR] = fmt.SPEC_GROUP
     for parent, records in plan.links.items():
         _add_links(plan, parent, records, ctx, known)
-    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known)
+    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known, parallel=parallel)
     members = dict(known)
     members.update(written)
     new_root = written.get(paths.ROOT, root_meta)

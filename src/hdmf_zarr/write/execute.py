@@ -31,11 +31,15 @@ from hdmf_zarr.dataio import as_v2_options
 from hdmf_zarr.errors import StoreExistsError, UnsupportedValueError, write_failure
 from hdmf_zarr.legacy.v2 import LegacyArrayMeta
 from hdmf_zarr.legacy.v2write import encode_chunks
+from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import SMALL_ARRAY_BYTES, array_construction
 from hdmf_zarr.store import store_url
 from hdmf_zarr.write import dimensions
+from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
+from hdmf_zarr.write.prefetch import prefetched
+from hdmf_zarr.write.slabs import write_slabs
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
@@ -183,7 +187,7 @@ async def _write_values(array: AsyncArray[Any], data: np.ndarray, sem: asyncio.S
     if data.size == 0:
         return
     async with sem:
-        await array.setitem(Ellipsis if data.ndim else (), data)
+        await write_slabs(array, data)  # bounded memory: a few slabs of whole chunks at a time
 
 
 async def _read_block(source: Any, key: Any) -> np.ndarray:
@@ -234,20 +238,21 @@ async def _write_iterator(
 ) -> AsyncArray[Any]:
     """Write every DataChunk; grow the array when the iterator goes past the planned shape."""
     extent = [0] * len(array.shape)
-    for chunk in it:
-        if chunk is None or chunk.data is None:
-            continue
-        selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
-        bounds = _selection_bounds(selection, array.shape)
-        extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds) :]
-        needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
-        if needed != array.shape:
-            max_shape = it.maxshape
-            _check_maxshape(needed, max_shape, where)
-            await array.resize(needed)  # updates array.metadata in place
-        data = np.asarray(chunk.data)
-        await array.setitem(selection, data)
-        progress.advance(nbytes=data.nbytes)
+    async with contextlib.aclosing(prefetched(iter(it))) as chunks:  # produce the next while storing
+        async for chunk in chunks:
+            if chunk is None or chunk.data is None:
+                continue
+            selection = chunk.selection if isinstance(chunk.selection, tuple) else (chunk.selection,)
+            bounds = _selection_bounds(selection, array.shape)
+            extent = [max(e, b) for e, b in zip(extent, bounds, strict=False)] + extent[len(bounds) :]
+            needed = tuple(max(s, e) for s, e in zip(array.shape, extent, strict=True))
+            if needed != array.shape:
+                max_shape = it.maxshape
+                _check_maxshape(needed, max_shape, where)
+                await array.resize(needed)  # updates array.metadata in place
+            data = np.asarray(chunk.data)
+            await array.setitem(selection, data)
+            progress.advance(nbytes=data.nbytes)
     final = tuple(extent) if any(extent) else _empty_shape(array.shape, it.maxshape)
     if final != array.shape and it.maxshape is not None and any(m is None for m in it.maxshape):
         await array.resize(tuple(int(s) for s in final))
@@ -307,7 +312,9 @@ def _where(store: Store, path: str) -> str:
     return bulk.local_path(store, _key(path)) or f"{store_url(store) or store}/{_key(path)}"
 
 
-async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata]) -> None:
+async def _write_data(
+    store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata], parallel: ParallelOptions | None
+) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
     encoded: list[tuple[str, Any]] = []
@@ -331,7 +338,9 @@ async def _write_data(store: Store, plan: WritePlan, nodes: dict[str, NodeMetada
     await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
-    for a, array in serial:
+    rest = await write_distributed(serial, parallel)
+    progress.advance(datasets=len(serial) - len(rest))  # written by worker processes
+    for a, array in rest:
         progress.at(a.path)
         if a.kind is DataKind.ITERATOR:
             final = await _naming(store, a.path, _write_iterator(array, a.data, a.path))
@@ -348,15 +357,23 @@ def _user_datasets(plan: WritePlan) -> int:
 
 
 def run_plan(
-    store: Store, plan: WritePlan, *, zarr_format: fmt.ZarrFormat, known: Mapping[str, NodeMetadata]
+    store: Store,
+    plan: WritePlan,
+    *,
+    zarr_format: fmt.ZarrFormat,
+    known: Mapping[str, NodeMetadata],
+    parallel: ParallelOptions | None = None,
 ) -> dict[str, NodeMetadata]:
-    """Write every node and its data; return the metadata of the nodes written (by absolute path)."""
+    """Write every node and its data; return the metadata of the nodes written (by absolute path).
+
+    With *parallel*, iterators and re-openable array-likes are written by workers (write/distribute.py).
+    """
     _check_new(plan, known)
     dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
     async def _run() -> dict[str, NodeMetadata]:
         nodes = await _write_nodes(store, plan, zarr_format)
-        await _write_data(store, plan, nodes)
+        await _write_data(store, plan, nodes, parallel)
         return nodes
 
     with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):

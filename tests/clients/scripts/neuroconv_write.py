@@ -54,7 +54,8 @@ def configured_write(conv, path, jobs):
     config.number_of_jobs = jobs
     configure_backend(nwbfile=nwbfile, backend_configuration=config)
     with NWBZarrIO(str(path), mode="w") as io:
-        io.write(nwbfile, number_of_jobs=jobs)
+        # neuroconv's recording iterator cannot be pickled: forked workers inherit it instead.
+        io.write(nwbfile, number_of_jobs=jobs, multiprocessing_context="fork" if jobs > 1 else None)
     root = zarr.open_group(str(path), mode="r")
     return {
         location: {

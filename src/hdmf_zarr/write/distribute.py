@@ -1,0 +1,79 @@
+"""Hand the array data of a write plan to worker processes or a Dask cluster, where it can go there.
+
+Layer: write. What goes: every ``GenericDataChunkIterator`` (its buffers, sent with the pickled
+iterator, as hdmf-zarr does) and every array-like a worker can re-open itself (an HDF5 dataset in a
+file, a Zarr array in a store other processes reach). What stays in this process: other iterators
+(``DataChunkIterator`` yields its chunks in order, from one generator), dask arrays (dask's own scheduler
+writes them) and array-likes that live only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hdmf.data_utils import GenericDataChunkIterator
+from zarr.core.array import AsyncArray
+
+from hdmf_zarr.parallel import (
+    IteratorTask,
+    ParallelOptions,
+    RegionTask,
+    forks,
+    group_selections,
+    iterator_tasks,
+    normalise_selection,
+    region_tasks,
+    run_tasks,
+    source_ref,
+    target_for,
+    write_unit,
+)
+from hdmf_zarr.write.plan import ArrayPlan, DataKind
+
+Queued = tuple[ArrayPlan, AsyncArray[Any]]
+
+
+def _iterator_tasks(plan: ArrayPlan, array: AsyncArray[Any], *, inherited: bool) -> list[IteratorTask]:
+    it: GenericDataChunkIterator = plan.data
+    shape = tuple(int(s) for s in array.shape)
+    selections = [normalise_selection(s, shape) for s in it.buffer_selection_generator]
+    groups = group_selections(selections, write_unit(array), shape)
+    target = target_for(array.store_path.store, array, plan.path)
+    return iterator_tasks(target, it, groups, inherited=inherited)
+
+
+def _region_tasks(plan: ArrayPlan, array: AsyncArray[Any]) -> list[RegionTask] | None:
+    ref = source_ref(plan.data) if plan.shape else None  # a 0-d value is one read: not worth a task
+    if ref is None:
+        return None
+    return region_tasks(ref, target_for(array.store_path.store, array, plan.path), array)
+
+
+def _tasks(
+    plan: ArrayPlan, array: AsyncArray[Any], options: ParallelOptions
+) -> list[IteratorTask] | list[RegionTask] | None:
+    """The worker tasks that write *plan*, or None when this process must write it."""
+    if plan.kind is DataKind.ITERATOR and isinstance(plan.data, GenericDataChunkIterator):
+        return _iterator_tasks(plan, array, inherited=forks(options))
+    if plan.kind is DataKind.ARRAY_LIKE:
+        return _region_tasks(plan, array)
+    return None
+
+
+async def write_distributed(queued: list[Queued], options: ParallelOptions | None) -> list[Queued]:
+    """Write what workers can write (all arrays' tasks in one pool); return what is left for this process."""
+    if options is None or not options.enabled:
+        return queued
+    tasks: list[IteratorTask | RegionTask] = []
+    rest: list[Queued] = []
+    for plan, array in queued:
+        found = _tasks(plan, array, options)
+        if found is None:
+            rest.append((plan, array))
+        else:
+            tasks.extend(found)
+    if tasks:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, run_tasks, tasks, options)
+    return rest
