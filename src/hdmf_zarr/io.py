@@ -415,20 +415,11 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         opened = self._require_writable("write")
         parallel = ParallelOptions.from_kwargs(kwargs)
         root = self.file
-        written = self._written
         if len(self._appends):
             self._flush_appends()
         known = self._known_members()
-        ctx = PlanContext(
-            here=Here(
-                tree_source=paths.root_builder(builder).source or self.source, store_url=self._source_text
-            ),
-            zarr_format=root.metadata.zarr_format,
-            is_written=lambda b: id(b) in written,
-            link_data=link_data,
-            existing_attrs=lambda p: known[p].attributes if p in known else None,
-            export_source=export_source,
-            store_aliases=frozenset({describe_source(opened.store)}),
+        ctx = self._plan_context(
+            paths.root_builder(builder).source or self.source, known, link_data, export_source
         )
         # A conversion passes its source's cache (spec_documents=...) to keep it verbatim (transfer/specs.py).
         cached = kwargs.pop("spec_documents", None)
@@ -485,6 +476,21 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
                 "it is not part of this file. Add it to the file (or write it) before referring to it."
             )
         return paths.builder_path(builder)
+
+    def _plan_context(
+        self, tree_source: str | None, known: Mapping[str, Any], link_data: bool, export_source: str | None
+    ) -> PlanContext:
+        """How a write of this file plans: what is written, where it is stored, which links stay links."""
+        written = self._written
+        return PlanContext(
+            here=Here(tree_source=tree_source, store_url=self._source_text),
+            zarr_format=self.file.metadata.zarr_format,
+            is_written=lambda b: id(b) in written,
+            link_data=link_data,
+            existing_attrs=lambda p: known[p].attributes if p in known else None,
+            export_source=export_source,
+            store_aliases=frozenset({describe_source(self._require_open().store)}),
+        )
 
     def _known_members(self) -> dict[str, Any]:
         if self._members is not None:

@@ -46,6 +46,9 @@ class _IO(Protocol):
     def file(self) -> zarr.Group: ...
     def _require_writable(self, what: str) -> OpenedStore: ...
     def _known_members(self) -> dict[str, Any]: ...
+    def _plan_context(
+        self, tree_source: str | None, known: Mapping[str, Any], link_data: bool, export_source: str | None
+    ) -> PlanContext: ...
 
 
 def peer_mode(mode: str, consolidated: bool | None) -> tuple[str, bool | None]:
@@ -240,17 +243,8 @@ def _write_planned(
     """Plan with a context for this file, execute, consolidate, and adopt the result."""
     opened = io._require_writable("write")
     root = io.file
-    written = io._written
     known = io._known_members()
-    ctx = PlanContext(
-        here=Here(tree_source=io.source, store_url=io._source_text),
-        zarr_format=root.metadata.zarr_format,
-        is_written=lambda b: id(b) in written,
-        link_data=link_data,
-        existing_attrs=lambda p: known[p].attributes if p in known else None,
-        export_source=export_source,
-        store_aliases=frozenset({describe_source(opened.store)}),
-    )
+    ctx = io._plan_context(io.source, known, link_data, export_source)
     try:
         result = write_plan(
             opened.store, make_plan(ctx), ctx, known=known, root_meta=root.metadata, specs=None
