@@ -423,6 +423,12 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         )
         # A conversion passes its source's cache (spec_documents=...) to keep it verbatim (transfer/specs.py).
         cached = kwargs.pop("spec_documents", None)
+        if kwargs:  # an option we do not know would otherwise be dropped without a word
+            raise TypeError(
+                f"Cannot write {self._source_text!r}: unknown write options {sorted(kwargs)}. Known: "
+                "cache_spec, link_data, exhaust_dci, consolidate_metadata, progress, number_of_jobs, "
+                "max_threads_per_process, multiprocessing_context, client."
+            )
         if not cache_spec:
             specs = None
         elif cached is not None:

@@ -136,3 +136,11 @@ def test_export_needs_a_new_file(written: StoreLike, tmp_path: Path) -> None:
         pytest.raises(ModeError, match="mode 'w'"),
     ):
         dst.export(src_io=src)
+
+
+def test_an_unknown_write_option_is_refused_not_dropped(tmp_path: Path) -> None:
+    """A misspelt option (number_of_job=) must not be silently ignored."""
+    with ZarrIO(tmp_path / "opts.zarr", mode="w") as io:
+        with pytest.raises(TypeError, match=r"unknown write options \['number_of_job'\]"):
+            io.write_builder(GroupBuilder("root"), cache_spec=False, number_of_job=2)
+        io.write_builder(GroupBuilder("root"), cache_spec=False)  # the IO is still usable
