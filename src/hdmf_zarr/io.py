@@ -40,7 +40,7 @@ from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, allowed_store_source, resolve_store_source
-from hdmf_zarr.spec_cache import load_documents, newest_version, spec_documents
+from hdmf_zarr.spec_cache import document_text, load_documents, newest_version, spec_documents
 from hdmf_zarr.store import (
     OpenedStore,
     StoreLike,
@@ -630,18 +630,8 @@ def _load_cached(
     cached: dict[str, dict[str, str]] = {}
     for path, value in texts.items():
         ns_name = paths.basename(paths.parent(paths.parent(path)))
-        cached.setdefault(ns_name, {})[paths.basename(path)] = _spec_text(value)
+        cached.setdefault(ns_name, {})[paths.basename(path)] = document_text(value)
     return load_documents(catalog, cached, source=source)
-
-
-def _spec_text(value: Any) -> str:
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0] if value.size else ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
 
 
 class ZarrV2IO(ZarrIO):

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 from hdmf.backends.utils import NamespaceToBuilderHelper
 from hdmf.build import TypeMap
 from hdmf.spec import NamespaceCatalog, SpecReader, SpecWriter
@@ -97,3 +98,12 @@ def load_documents(
         return {}
     result: dict[str, Any] = catalog.load_namespaces(fmt.NAMESPACE_SPEC_NAME, reader=readers)
     return result
+
+
+def document_text(value: Any) -> str:
+    """A cached document's stored value (str, bytes, 0-d or shape-[1] array) as text."""
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0] if value.size else ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)

@@ -10,22 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
+from hdmf_zarr.spec_cache import document_text
 
 #: ``{(namespace, version): {document name: JSON text}}``, the shape ``spec_cache.spec_documents`` returns.
 SpecDocuments = dict[tuple[str, str], dict[str, str]]
-
-
-def as_text(value: Any) -> str:
-    """A cached document's stored value (str, bytes, 0-d or shape-[1] array) as text."""
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0] if value.size else ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
 
 
 def hdf5_documents(h5file: Any) -> SpecDocuments:
@@ -37,7 +27,7 @@ def hdf5_documents(h5file: Any) -> SpecDocuments:
     out: SpecDocuments = {}
     for ns_name, ns_group in group.items():
         for version, version_group in ns_group.items():
-            out[(ns_name, version)] = {name: as_text(ds[()]) for name, ds in version_group.items()}
+            out[(ns_name, version)] = {name: document_text(ds[()]) for name, ds in version_group.items()}
     return out
 
 
@@ -77,7 +67,7 @@ def zarr_documents(root: Any) -> SpecDocuments:
     out: SpecDocuments = {}
     for path, value in fetch_values(root.store, wanted, text_in_fill=True).items():
         ns_name, version, name = path[len(prefix) :].split("/")
-        out.setdefault((ns_name, version), {})[name] = as_text(value)
+        out.setdefault((ns_name, version), {})[name] = document_text(value)
     return out
 
 
