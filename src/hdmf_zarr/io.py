@@ -50,7 +50,7 @@ from hdmf_zarr.store import (
     open_store,
     require_root_group,
 )
-from hdmf_zarr.write import ParallelOptions, PlanContext, write_tree
+from hdmf_zarr.write import ParallelOptions, PlanContext, plan_tree, write_plan
 from hdmf_zarr.write.execute import consolidate
 
 #: Keyword arguments that pynwb/hdmf pass for HDF5 (driver=, aws_region=...) and that mean nothing here.
@@ -436,9 +436,9 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         else:
             specs = _merged_specs(spec_catalogs or [self.manager.namespace_catalog])
         try:
-            result = write_tree(
+            result = write_plan(
                 opened.store,
-                builder,
+                plan_tree(builder, ctx),
                 ctx,
                 known=known,
                 root_meta=root.metadata,

@@ -1,6 +1,7 @@
 """Write side: builder tree -> plan -> store.
 
-Layer: write. :func:`write_tree` is the one entry point the IO façade calls per public write.
+Layer: write. The IO façade plans a builder tree with :func:`plan_tree` and runs the plan with
+:func:`write_plan`, once per public write (the peer's single-node methods plan one node).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
-__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "write_plan", "write_tree"]
+__all__ = ["ParallelOptions", "PlanContext", "WriteResult", "plan_tree", "write_plan"]
 
 
 @dataclass(slots=True)
@@ -62,31 +63,6 @@ def _spec_document(path: str, text: str, ctx: PlanContext) -> ArrayPlan:
     options = {"chunks": (), "compressors": "auto", "fill_value": ""}
     value = np.asarray(text, dtype=object)
     return ArrayPlan(path, (), str, dtypes.TEXT, {}, DataKind.VALUES, value, options)
-
-
-def write_tree(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
-    store: Store,
-    root: GroupBuilder,
-    ctx: PlanContext,
-    *,
-    known: Mapping[str, NodeMetadata],
-    root_meta: GroupMetadata,
-    specs: Mapping[tuple[str, str], Mapping[str, str]] | None,
-    consolidated: bool = True,
-    parallel: ParallelOptions | None = None,
-) -> WriteResult:
-    """Write every unwritten builder under *root* (plus the spec cache) and consolidate once."""
-    plan = plan_tree(root, ctx)
-    return write_plan(
-        store,
-        plan,
-        ctx,
-        known=known,
-        root_meta=root_meta,
-        specs=specs,
-        consolidated=consolidated,
-        parallel=parallel,
-    )
 
 
 def write_plan(  # noqa: PLR0913 (keyword-only execution options: consolidated, parallel)
