@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from hdmf.build import GroupBuilder
 from zarr.abc.store import Store
 from zarr.core.group import GroupMetadata
 
