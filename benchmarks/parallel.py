@@ -7,8 +7,9 @@ Worker:  python benchmarks/parallel.py --worker --backend B --workload W --phase
 Workloads:
 - iterator: an ElectricalSeries int16 ROWS x 64 written through a GenericDataChunkIterator with 100 MB
   buffers of noise (``default_rng(start row)``, standard normal x 300); phases ``produce`` (iterate the
-  buffers alone, the floor of any write) and ``write`` (wall time and peak RSS growth) for ours,
-  hdmf-zarr 0.14 (its cached venv) and HDF5 (pynwb's NWBHDF5IO, h5py defaults).
+  buffers alone, the floor of any write), ``write`` (wall time and peak RSS growth) and ``read`` (a fresh
+  process reads the written series back in 1,000,000-row blocks) for ours, hdmf-zarr 0.14 (its cached
+  venv) and HDF5 (pynwb's NWBHDF5IO, h5py defaults).
 - jobs: a CPU-bound GenericDataChunkIterator (each 8 MB buffer costs about 0.5 s of numpy work) written
   by ours with number_of_jobs 1 and 2 (worker processes started with "spawn", our default), and by 0.14.
 
@@ -160,6 +161,35 @@ def phase_write(args):
     }
 
 
+#: Rows per block of the blockwise full read (the at-scale table of the performance issue).
+READ_BLOCK_ROWS = 1_000_000
+
+
+def io_for_read(backend, path):
+    if backend == "hdf5":
+        from pynwb import NWBHDF5IO
+
+        return NWBHDF5IO(path, mode="r")
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    return NWBZarrIO(path, mode="r")
+
+
+def phase_read(args):
+    """Open the written file and read the whole series in blocks of READ_BLOCK_ROWS rows (open excluded)."""
+    with io_for_read(args.backend, args.path) as io:
+        data = io.read().acquisition["es"].data
+        rows = data.shape[0]
+        checksum = 0
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        for start in range(0, rows, READ_BLOCK_ROWS):
+            block = np.asarray(data[start : start + READ_BLOCK_ROWS])
+            checksum += int(block[::4096, 0].sum())
+        seconds = time.perf_counter() - t0
+        cpu = cpu_seconds() - cpu0
+    return {"seconds": seconds, "cpu_seconds": cpu, "checksum": checksum}
+
+
 def versions():
     out = {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()}
     for name in ("hdmf", "pynwb", "zarr", "numcodecs", "h5py", "numpy", "hdmf_zarr", "zarrs"):
@@ -173,7 +203,8 @@ def versions():
 def worker_main(args):
     record = {"backend": args.backend, "workload": args.workload, "phase": args.phase, "jobs": args.jobs}
     try:
-        result = phase_produce(args) if args.phase == "produce" else phase_write(args)
+        phases = {"produce": phase_produce, "write": phase_write, "read": phase_read}
+        result = phases[args.phase](args)
         record.update(ok=True, result=result)
     except Exception as exc:
         import traceback
@@ -195,7 +226,7 @@ def python_for(backend):
     return os.environ.get("HDMF_ZARR_BENCH_PYTHON", sys.executable)
 
 
-def run_worker(backend, workload, phase, path, args, jobs=1):
+def run_worker(backend, workload, phase, path, args, jobs=1, keep=False):
     env = dict(os.environ)
     if backend == "ours":
         env["PYTHONPATH"] = str(REPO / "src")
@@ -219,7 +250,7 @@ def run_worker(backend, workload, phase, path, args, jobs=1):
         }
     record["process_seconds"] = time.perf_counter() - t0
     record["rows"] = args.rows
-    if path.exists():
+    if path.exists() and not keep:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     return record
 
@@ -229,7 +260,8 @@ def plan_runs(args):
     backends = args.backends.split(",")
     if "iterator" in args.workloads:
         runs.append(("ours", "iterator", "produce", 1))
-        runs += [(b, "iterator", "write", 1) for b in backends]
+        for b in backends:
+            runs += [(b, "iterator", "write", 1), (b, "iterator", "read", 1)]
     if "jobs" in args.workloads:
         runs.append(("ours", "jobs", "produce", 1))
         runs += [("ours", "jobs", "write", 1), ("ours", "jobs", "write", 2)]
@@ -243,6 +275,26 @@ def median(records, **key):
     if not values:
         return None
     return {k: statistics.median(v[k] for v in values) for k in values[0]}
+
+
+def read_table(records, nbytes):
+    """The blockwise full read rows of the iterator workload."""
+    lines = [
+        "",
+        f"Blockwise full read ({READ_BLOCK_ROWS:,}-row blocks, fresh process, open excluded):",
+        "",
+        "| backend | read s | CPU s | read MB/s |",
+        "|---|---|---|---|",
+    ]
+    for backend in ("ours", "peer014", "hdf5"):
+        m = median(records, workload="iterator", phase="read", backend=backend)
+        if m:
+            rate = nbytes / 1e6 / m["seconds"]
+            lines.append(f"| {backend} | {m['seconds']:.2f} | {m['cpu_seconds']:.2f} | {rate:.0f} |")
+    ours, hdf5 = (median(records, workload="iterator", phase="read", backend=b) for b in ("ours", "hdf5"))
+    if ours and hdf5:
+        lines += ["", f"ours / HDF5 blockwise read: {ours['seconds'] / hdf5['seconds']:.2f}"]
+    return [*lines, ""]
 
 
 def report(records, out):
@@ -284,7 +336,7 @@ def report(records, out):
         )
         if ours and hdf5:
             lines += ["", f"ours / HDF5 write: {ours['seconds'] / hdf5['seconds']:.2f}"]
-        lines.append("")
+        lines += read_table(records, produce["bytes"])
     busy = median(records, workload="jobs", phase="produce")
     if busy:
         lines += [
@@ -323,7 +375,8 @@ def driver_main(args):
         for backend, workload, phase, jobs in plan_runs(args):
             suffix = ".nwb" if backend == "hdf5" else ".nwb.zarr"
             path = scratch / f"{backend}-{workload}-{jobs}-{rep}{suffix}"
-            record = run_worker(backend, workload, phase, path, args, jobs)
+            keep = workload == "iterator" and phase == "write"  # the read phase reads it next
+            record = run_worker(backend, workload, phase, path, args, jobs, keep=keep)
             record["rep"] = rep
             records.append(record)
             print(
