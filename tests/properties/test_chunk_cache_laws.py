@@ -21,6 +21,8 @@ def arrays_and_chunks(draw: st.DrawFn) -> tuple[np.ndarray, tuple[int, ...]]:
 
 @st.composite
 def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
+    if draw(st.integers(0, 5)) == 0:  # the whole array, as ``data[:]`` and ``data[...]`` ask for it
+        return draw(st.sampled_from([Ellipsis, slice(None), slice(None, None, None), slice(None, None, 1)]))
     items: list[object] = []
     for axis, n in enumerate(shape):
         if axis == 0 and draw(st.integers(0, 3)) == 0:  # a table region: row indices, any order

@@ -9,6 +9,7 @@ import tempfile
 from typing import Any
 
 import numpy as np
+import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,6 +80,8 @@ def regions(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[slice, ...]:
 
 @st.composite
 def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
+    if draw(st.integers(0, 5)) == 0:  # the whole array, as ``data[:]`` and ``data[...]`` ask for it
+        return draw(st.sampled_from([Ellipsis, slice(None), slice(None, None, None), slice(None, None, 1)]))
     items: list[object] = []
     for axis, n in enumerate(shape):
         kind = draw(st.integers(0, 3))
@@ -189,3 +192,35 @@ def test_resized_array_gets_a_new_reader(tmp_path: Any) -> None:
     ours.resize((6,))
     ours[4:] = [5, 6]
     np.testing.assert_array_equal(ours[:], [1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [(0.0, -0.0), (1.0, 1.5), (float("nan"), 0.0), (float("inf"), float("-inf"))]
+)
+def test_arrays_that_differ_in_fill_value_alone_read_their_own(
+    tmp_path: Any, first: float, second: float
+) -> None:
+    """Arrays of one codec layout share the resolved codecs, but a missing chunk reads as each array's
+    own fill value (0.0 and -0.0 differ in their bits; NaN is one fill value)."""
+    store = LocalStore(tmp_path)
+    for name, fill in (("a", first), ("b", second), ("c", first)):
+        plain = zarr.create_array(store, name=name, shape=(6,), chunks=(3,), dtype="f8", fill_value=fill)
+        plain[:3] = [1.0, 2.0, 3.0]
+        ours = NumericArray(plain._async_array)
+        ours.attach(None, ChunkCache(1 << 20))
+        got = ours[:]
+        np.testing.assert_array_equal(got, plain[:])
+        assert np.signbit(got[3:]).tolist() == np.signbit(plain[3:]).tolist()
+
+
+def test_a_folder_where_a_chunk_would_be_reads_as_missing(tmp_path: Any) -> None:
+    """zarr's LocalStore reads a folder in a chunk's place as a missing chunk; so does the direct path."""
+    plain = zarr.create_array(
+        LocalStore(tmp_path), name="x", shape=(4,), chunks=(2,), dtype="i4", fill_value=7
+    )
+    plain[:2] = [1, 2]
+    (tmp_path / "x" / "c" / "1").mkdir(parents=True)
+    reader = DirectReader.of(plain)
+    assert reader is not None
+    np.testing.assert_array_equal(reader.read((slice(0, 4),)), plain[:])
+    np.testing.assert_array_equal(reader.read((slice(0, 4),)), [1, 2, 7, 7])

@@ -72,17 +72,11 @@ def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
     """Resolve *selection* to a box, or None if it is not a plain selection (then zarr reads it)."""
     if not shape:
         return None
-    items = selection if isinstance(selection, tuple) else (selection,)
-    ellipses = [i for i, s in enumerate(items) if s is Ellipsis]
-    if len(ellipses) > 1:
+    if _whole(selection):  # ``data[:]``, ``data[...]``: the commonest read, without the general walk
+        return Plan((0,) * len(shape), tuple(shape), ())
+    items = _per_axis(selection if isinstance(selection, tuple) else (selection,), len(shape))
+    if items is None:
         return None
-    if ellipses:
-        at = ellipses[0]
-        fill = len(shape) - (len(items) - 1)
-        items = (*items[:at], *([slice(None)] * fill), *items[at + 1 :])
-    if len(items) > len(shape):
-        return None
-    items = (*items, *([slice(None)] * (len(shape) - len(items))))
     take = _rows(items[0], shape[0])
     if take is not None:
         items = (slice(min(take), max(take) + 1), *items[1:])
@@ -98,6 +92,30 @@ def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
     if take is not None:
         return Plan(tuple(starts), tuple(stops), tuple(dropped), tuple(t - starts[0] for t in take))
     return Plan(tuple(starts), tuple(stops), tuple(dropped))
+
+
+def _per_axis(items: tuple[Any, ...], ndim: int) -> tuple[Any, ...] | None:
+    """One item per axis: an Ellipsis expanded and missing trailing axes taken whole (None: too many)."""
+    ellipses = [i for i, s in enumerate(items) if s is Ellipsis]
+    if len(ellipses) > 1:
+        return None
+    if ellipses:
+        at = ellipses[0]
+        fill = ndim - (len(items) - 1)
+        items = (*items[:at], *([slice(None)] * fill), *items[at + 1 :])
+    if len(items) > ndim:
+        return None
+    return (*items, *([slice(None)] * (ndim - len(items))))
+
+
+def _whole(selection: Any) -> bool:
+    """Whether *selection* is ``...`` or ``:``, the whole array."""
+    if selection is Ellipsis:
+        return True
+    return selection.__class__ is slice and selection == _ALL
+
+
+_ALL = slice(None)
 
 
 def _span(item: Any, size: int) -> tuple[int, int, bool] | None:

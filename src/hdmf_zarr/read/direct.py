@@ -71,8 +71,8 @@ class _Chain:
         if self.plain is not None:
             decoders, stored, native, shape = self.plain
             data = raw if isinstance(raw, bytes) else raw.to_bytes()
-            for decoder in reversed(decoders):
-                data = decoder.decode(data)
+            for decode, _ in reversed(decoders):
+                data = decode(data)
             out = np.frombuffer(data, dtype=stored).reshape(shape)
             return out if stored == native else out.astype(native)
         return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(raw))
@@ -83,7 +83,7 @@ class _Chain:
         if self.plain is None or len(self.plain[0]) != 1 or self.plain[1] != self.plain[2]:
             return False
         self.check(raw)
-        self.plain[0][0].decode(raw if isinstance(raw, bytes) else raw.to_bytes(), out=dest)
+        self.plain[0][0][1](raw if isinstance(raw, bytes) else raw.to_bytes(), dest)
         return True
 
     def _decode_zarr(self, raw: Buffer) -> np.ndarray:
@@ -101,37 +101,56 @@ def _sync_capable(codec: Any) -> bool:
     return isinstance(codec, SupportsSyncCodec) and bool(getattr(codec, "_sync_capable", True))
 
 
-#: Resolved chains by (codecs, chunk layout); a file has few distinct layouts.
-_CHAINS: dict[tuple[Any, ...], _Chain | None] = {}
-_MAX_CHAINS = 256
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the arrays of one layout (codecs, chunk shape, dtype, fill value, config) share."""
+
+    chain: _Chain
+    dtype: np.dtype[Any]  # the native dtype of the decoded values
+    chunk_bytes: int  # decoded bytes of one chunk (64 per element for variable-size elements)
+
+
+#: Resolved layouts (None: zarr must read) by layout key; a file has few distinct layouts.
+_LAYOUTS: dict[Any, _Layout | None] = {}
+_MAX_LAYOUTS = 256
 _PROTOTYPE = default_buffer_prototype()
 
 
-def _chain(meta: ArrayV3Metadata, chunks: tuple[int, ...], config: ArrayConfig) -> _Chain | None:
+def _layout_of(meta: ArrayV3Metadata, chunks: tuple[int, ...], config: ArrayConfig) -> _Layout | None:
     """The codecs of *meta* resolved for its chunks, shared by the arrays of one layout."""
-    key = (_layout(meta.codecs), chunks, repr(meta.dtype), repr(meta.fill_value), config)
+    fill = meta.fill_value
+    key: Any = (
+        tuple(_codec_key(c) for c in meta.codecs),
+        chunks,
+        meta.dtype,
+        type(fill),
+        fill.tobytes() if isinstance(fill, np.generic) else fill,  # tells 0.0 from -0.0, NaN equals NaN
+        config,
+    )
     try:
-        return _CHAINS[key]
+        return _LAYOUTS[key]
     except KeyError:
         pass
-    spec = ArraySpec(
-        shape=chunks, dtype=meta.dtype, fill_value=meta.fill_value, config=config, prototype=_PROTOTYPE
-    )
+    except TypeError:  # an unhashable setting: its repr is the identity
+        key = repr(key)
+        if key in _LAYOUTS:
+            return _LAYOUTS[key]
+    spec = ArraySpec(shape=chunks, dtype=meta.dtype, fill_value=fill, config=config, prototype=_PROTOTYPE)
     chain = _resolve(tuple(meta.codecs), spec)
-    if len(_CHAINS) >= _MAX_CHAINS:
-        _CHAINS.clear()
-    _CHAINS[key] = chain
-    return chain
+    dtype = meta.dtype.to_native_dtype()
+    found = None if chain is None else _Layout(chain, dtype, math.prod(chunks) * (dtype.itemsize or 64))
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = found
+    return found
 
 
-def _layout(codecs: tuple[Any, ...]) -> Any:
-    """A hashable identity of a codec list (cheaper than its repr; the repr if a field is unhashable)."""
-    try:
-        key = tuple((type(c), tuple(v for k, v in vars(c).items() if k != "_tunable_attrs")) for c in codecs)
-        hash(key)
-    except TypeError:  # no __dict__, or an unhashable setting
-        return repr(codecs)
-    return key
+def _codec_key(codec: Any) -> Any:
+    """A codec's type and settings (cheaper than its repr; codecs compare by their fields)."""
+    fields = getattr(codec, "__dict__", None)
+    if fields is None:
+        return repr(codec)
+    return (type(codec), *[v for k, v in fields.items() if k != "_tunable_attrs"])
 
 
 def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
@@ -155,11 +174,18 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
     return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
 
 
-#: numcodecs decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings).
-_NUMCODECS: dict[type, Callable[[], Any]] = {
-    BloscCodec: numcodecs.Blosc,
-    ZstdCodec: numcodecs.Zstd,
-    GzipCodec: numcodecs.GZip,
+def _gzip() -> tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]:
+    codec = numcodecs.GZip()
+    return codec.decode, lambda raw, out: codec.decode(raw, out=out)
+
+
+#: numcodecs' decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings), as
+#: (decode, decode into a given output). blosc and zstd are called as numcodecs' module functions,
+#: which skip the codec objects' argument normalisation (a tenth of a small series' read).
+_NUMCODECS: dict[type, Callable[[], tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]]] = {
+    BloscCodec: lambda: (numcodecs.blosc.decompress, numcodecs.blosc.decompress),
+    ZstdCodec: lambda: (numcodecs.zstd.decompress, numcodecs.zstd.decompress),
+    GzipCodec: _gzip,
 }
 
 
@@ -201,23 +227,22 @@ class DirectReader:
         """The direct reader of *array*, or None if zarr must read it (store, codecs or layout)."""
         store = array.store_path.store
         meta = array.metadata
-        config = array.async_array.config
         if not isinstance(store, LocalStore | MemoryStore) or not isinstance(meta, ArrayV3Metadata):
             return None
+        config = array.async_array.config
         if not isinstance(meta.chunk_grid, RegularChunkGridMetadata) or config.order != "C":
             return None
         if not config.read_missing_chunks:
             return None  # zarr raises for a missing chunk; keep its message
-        chunks = tuple(int(c) for c in meta.chunk_grid.chunk_shape)
+        chunks = tuple(map(int, meta.chunk_grid.chunk_shape))
         if not meta.shape or 0 in chunks:
             return None
-        chain = _chain(meta, chunks, config)
-        if chain is None:
+        layout = _layout_of(meta, chunks, config)
+        if layout is None:
             return None
         fill = meta.fill_value if meta.fill_value is not None else meta.dtype.default_scalar()
         path = array.store_path.path
-        dtype = meta.dtype.to_native_dtype()
-        shape = tuple(int(n) for n in meta.shape)
+        shape = tuple(map(int, meta.shape))
         one_chunk = all(n <= c for n, c in zip(shape, chunks, strict=True))
         return cls(
             store=store,
@@ -225,11 +250,11 @@ class DirectReader:
             metadata=meta,
             chunks=chunks,
             shape=shape,
-            dtype=dtype,
+            dtype=layout.dtype,
             fill_value=fill,
-            chain=chain,
-            folder=os.fspath(store.root) if isinstance(store, LocalStore) else None,
-            small=one_chunk and math.prod(chunks) * (dtype.itemsize or 64) <= SMALL_BYTES,
+            chain=layout.chain,
+            folder=_folder(store),
+            small=one_chunk and layout.chunk_bytes <= SMALL_BYTES,
         )
 
     def chunk(self, key: ChunkKey) -> np.ndarray:
@@ -242,12 +267,7 @@ class DirectReader:
     def _get(self, key: str) -> bytes | Buffer | None:
         if self.folder is None:
             return self.store.get_sync(key, prototype=_PROTOTYPE)
-        # LocalStore.get_sync, without building a pathlib.Path per chunk (a tenth of a small read)
-        try:
-            with open(os.path.join(self.folder, key), "rb") as f:
-                return f.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return _read_file(self.folder + key)
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
@@ -286,6 +306,36 @@ class DirectReader:
             for key in keys:
                 place(key)
         return out
+
+
+def _folder(store: LocalStore | MemoryStore) -> str | None:
+    """A local store's root folder with a trailing separator (chunks are read as files), else None."""
+    if not isinstance(store, LocalStore):
+        return None
+    root = os.fspath(store.root)
+    return root if root.endswith(os.sep) else root + os.sep
+
+
+def _read_file(path: str) -> bytes | None:
+    """The bytes of the file at *path*, None if there is none (a missing chunk): LocalStore.get_sync
+    without its pathlib.Path and buffered file object per chunk (a quarter of a small series' read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size)
+        if len(data) < size:  # a short read (a signal, a network file system): read the rest
+            parts = [data]
+            while size > sum(map(len, parts)) and (more := os.read(fd, size - sum(map(len, parts)))):
+                parts.append(more)
+            data = b"".join(parts)
+        return data
+    except IsADirectoryError:  # a folder where a chunk would be (opening one for reading succeeds)
+        return None
+    finally:
+        os.close(fd)
 
 
 @functools.cache
