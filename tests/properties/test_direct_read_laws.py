@@ -5,7 +5,9 @@ and without the IO's chunk cache. Arrays zarr must read (sharding, remote-like s
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ from zarr.codecs import (
 )
 from zarr.storage import LocalStore, MemoryStore
 
+from hdmf_zarr.read import chunkfiles
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.direct import DirectReader
 from hdmf_zarr.read.lazy import NumericArray
@@ -116,11 +119,31 @@ def _with_store(kind: str, body: Any) -> None:
         body(LocalStore(tmp))
 
 
+@contextlib.contextmanager
+def _reuse_from(min_bytes: int) -> Iterator[None]:
+    """Read chunk files above *min_bytes* into the thread's reused buffer (read/chunkfiles.py); the
+    arrays drawn here are small, so 0 exercises that path."""
+    saved = chunkfiles.REUSE_MIN_BYTES
+    chunkfiles.REUSE_MIN_BYTES = min_bytes
+    try:
+        yield
+    finally:
+        chunkfiles.REUSE_MIN_BYTES = saved
+
+
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), layout=layouts(), kind=st.sampled_from(["memory", "local"]))
-def test_direct_region_reads_equal_zarr(data: st.DataObject, layout: dict[str, Any], kind: str) -> None:
+@given(
+    data=st.data(),
+    layout=layouts(),
+    kind=st.sampled_from(["memory", "local"]),
+    reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
+)
+def test_direct_region_reads_equal_zarr(
+    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int
+) -> None:
     written = data.draw(regions(layout["shape"]))
 
+    @_reuse_from(reuse_from)
     def body(store: Any) -> None:
         arr = _create(store, layout, written)
         reader = DirectReader.of(arr)
@@ -142,18 +165,24 @@ def test_direct_region_reads_equal_zarr(data: st.DataObject, layout: dict[str, A
     layout=layouts(),
     kind=st.sampled_from(["memory", "local"]),
     budget=st.sampled_from([0, 256, 1 << 20]),
+    admit=st.sampled_from([0, 1 << 20]),
+    reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
 )
 def test_numeric_array_selections_equal_zarr(
-    data: st.DataObject, layout: dict[str, Any], kind: str, budget: int
+    data: st.DataObject, layout: dict[str, Any], kind: str, budget: int, admit: int, reuse_from: int
 ) -> None:
+    """*admit* 0: every miss is read directly once and cached when missed again (read/cache.py)."""
     written = data.draw(regions(layout["shape"]))
 
+    @_reuse_from(reuse_from)
     def body(store: Any) -> None:
         plain = _create(store, layout, written)
         ours = NumericArray(plain._async_array)
-        ours.attach(None, ChunkCache(budget) if budget else None)
-        for _ in range(3):
-            selection = data.draw(plain_selections(layout["shape"]))
+        ours.attach(None, ChunkCache(budget, admit_bytes=admit) if budget else None)
+        selection: object = None
+        for _ in range(4):  # a selection may repeat: a second miss is cached, a third read hits
+            if selection is None or not data.draw(st.booleans()):
+                selection = data.draw(plain_selections(layout["shape"]))
             got = ours[selection]
             try:
                 expected = plain[selection]

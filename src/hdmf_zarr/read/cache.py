@@ -25,6 +25,11 @@ import numpy as np
 
 #: Default budget per IO: a few seconds of a 384-channel int16 recording at 30 kHz.
 DEFAULT_CACHE_BYTES = 64 * 2**20
+#: Misses of up to this many decoded bytes are kept at once; larger ones may wait for a second miss
+#: (see ChunkCache). Table columns read row by row and small series stay below it.
+ADMIT_BYTES = 1 << 20
+#: The most chunks remembered as missed once (their keys only).
+_MAX_SEEN = 4096
 
 ChunkKey = tuple[int, ...]
 
@@ -170,12 +175,21 @@ def assemble(
 
 
 class ChunkCache:
-    """Decoded chunks by (array key, chunk coordinates), least recently used dropped first."""
+    """Decoded chunks by (array key, chunk coordinates), least recently used dropped first.
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    A read that misses chunks of more than ``admit_bytes`` (decoded) in all may be asked to skip the
+    cache the first time (``read(..., admit_later=True)``, for local arrays): its chunks are only noted,
+    and kept when a later read misses them again. A recording read once, block by block, is then
+    decoded straight into each result, without filling the cache (and the memory it needs) with chunks
+    nobody reads again; a region read repeatedly is served from the cache from its third read on.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, admit_bytes: int = ADMIT_BYTES) -> None:
         self.max_bytes = max_bytes
+        self.admit_bytes = admit_bytes
         self._blocks: OrderedDict[tuple[str, ChunkKey], np.ndarray] = OrderedDict()
         self._bytes = 0
+        self._seen: OrderedDict[tuple[str, ChunkKey], None] = OrderedDict()  # missed once, not kept
         self._lock = threading.Lock()
 
     def read(
@@ -186,8 +200,12 @@ class ChunkCache:
         shape: tuple[int, ...],
         dtype: Any,
         fetch: Callable[[tuple[slice, ...]], np.ndarray],
+        *,
+        admit_later: bool = False,
     ) -> np.ndarray | None:
-        """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit."""
+        """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit,
+        or (*admit_later*) if the chunks it misses are large and missed for the first time: the caller
+        then reads *box* itself."""
         itemsize = _ITEM_ESTIMATE if np.dtype(dtype).kind in "OT" else np.dtype(dtype).itemsize
         if _count(box.chunk_aligned(chunks, shape)) * itemsize > self.max_bytes // 2:
             return None  # larger than the cache can usefully hold: read directly, do not evict everything
@@ -200,6 +218,8 @@ class ChunkCache:
                     self._blocks.move_to_end((array_key, key))
                     blocks[key] = block
         missing = {k for k in keys if k not in blocks}
+        if missing and admit_later and self._first_miss(array_key, missing, math.prod(chunks) * itemsize):
+            return None
         if missing:
             lo = [min(k[axis] for k in missing) for axis in range(len(shape))]
             hi = [max(k[axis] for k in missing) for axis in range(len(shape))]
@@ -217,6 +237,23 @@ class ChunkCache:
                 if key in missing:
                     blocks[key] = part
         return assemble(box, chunks, shape, dtype, blocks)
+
+    def _first_miss(self, array_key: str, missing: set[ChunkKey], chunk_bytes: int) -> bool:
+        """Whether the *missing* chunks exceed admit_bytes and some were not missed before (then all
+        are noted as missed)."""
+        if len(missing) * chunk_bytes <= self.admit_bytes:
+            return False
+        with self._lock:
+            if all((array_key, k) in self._seen for k in missing):
+                for k in missing:
+                    del self._seen[(array_key, k)]
+                return False
+            for k in missing:
+                self._seen[(array_key, k)] = None
+                self._seen.move_to_end((array_key, k))
+            while len(self._seen) > _MAX_SEEN:
+                self._seen.popitem(last=False)
+        return True
 
     def peek(self, array_key: str, key: ChunkKey) -> np.ndarray | None:
         """One cached chunk (not a copy: the caller copies what it hands out), or None."""
@@ -246,10 +283,13 @@ class ChunkCache:
         with self._lock:
             for cached in [k for k in self._blocks if k[0] == array_key]:
                 self._bytes -= _nbytes(self._blocks.pop(cached))
+            for seen in [k for k in self._seen if k[0] == array_key]:
+                del self._seen[seen]
 
     def clear(self) -> None:
         with self._lock:
             self._blocks.clear()
+            self._seen.clear()
             self._bytes = 0
 
 

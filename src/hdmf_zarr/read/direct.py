@@ -37,8 +37,11 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.pipeline import check_frame
+from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
+#: A stored chunk as read: bytes, a view of a reused buffer (read/chunkfiles.py), or a zarr Buffer.
+Raw = bytes | memoryview | Buffer
 
 #: Decoded bytes above which the chunks of one read are decoded on a small thread pool (the codecs
 #: release the GIL). Below it they are decoded in the calling thread, where blosc already splits a chunk
@@ -59,31 +62,37 @@ class _Chain:
     bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
     plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
 
-    def check(self, raw: bytes | Buffer) -> None:
+    def check(self, raw: Raw) -> None:
         """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
         if self.bytes_bytes:
             codec, spec = self.bytes_bytes[-1]
-            head = raw[:32] if isinstance(raw, bytes) else raw.as_numpy_array()[:32].tobytes()
+            head = raw.as_numpy_array()[:32].tobytes() if isinstance(raw, Buffer) else bytes(raw[:32])
             check_frame(codec, head, spec, fixed=isinstance(self.array_bytes[0], BytesCodec))
 
-    def decode(self, raw: bytes | Buffer) -> np.ndarray:
+    def decode(self, raw: Raw) -> np.ndarray:
+        """The chunk's values (which may share memory with *raw*: a view of it when nothing decodes)."""
         self.check(raw)
         if self.plain is not None:
             decoders, stored, native, shape = self.plain
-            data = raw if isinstance(raw, bytes) else raw.to_bytes()
+            data = raw.to_bytes() if isinstance(raw, Buffer) else raw
             for decode, _ in reversed(decoders):
                 data = decode(data)
             out = np.frombuffer(data, dtype=stored).reshape(shape)
             return out if stored == native else out.astype(native)
-        return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(raw))
+        return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(bytes(raw)))
 
-    def decode_into(self, raw: bytes | Buffer, dest: np.ndarray) -> bool:
+    @property
+    def into(self) -> bool:
+        """Whether one numcodecs decoder does the whole chain, so that it can decode into given memory."""
+        return self.plain is not None and len(self.plain[0]) == 1 and self.plain[1] == self.plain[2]
+
+    def decode_into(self, raw: Raw, dest: np.ndarray) -> bool:
         """Decode straight into *dest* (a C-contiguous chunk-shaped part of the output, saving a copy)
         when one numcodecs decoder does the whole chain; False if it cannot."""
-        if self.plain is None or len(self.plain[0]) != 1 or self.plain[1] != self.plain[2]:
+        if self.plain is None or not self.into:
             return False
         self.check(raw)
-        self.plain[0][0][1](raw if isinstance(raw, bytes) else raw.to_bytes(), dest)
+        self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, dest)
         return True
 
     def _decode_zarr(self, raw: Buffer) -> np.ndarray:
@@ -264,10 +273,12 @@ class DirectReader:
             return np.full(self.chunks, self.fill_value, dtype=self.dtype)
         return self.chain.decode(raw)
 
-    def _get(self, key: str) -> bytes | Buffer | None:
+    def _get(self, key: str, *, reuse: bool = False) -> Raw | None:
+        """The stored chunk *key*, None if absent. *reuse*: the caller copies what it decodes before its
+        thread's next read, so a large chunk file may be read into the thread's buffer (chunkfiles.py)."""
         if self.folder is None:
             return self.store.get_sync(key, prototype=_PROTOTYPE)
-        return _read_file(self.folder + key)
+        return read_file(self.folder + key, reuse=reuse)
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
@@ -289,16 +300,20 @@ class DirectReader:
                 src.append(slice(lo - k * c, hi - k * c))
                 dst.append(slice(lo - a, hi - a))
             target = out[tuple(dst)]
-            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
-                raw = self._get(self.prefix + self.metadata.encode_chunk_key(key))
-                if raw is None:
-                    target[...] = self.fill_value
-                    return
-                if self.chain.decode_into(raw, target):
-                    return
-                target[...] = self.chain.decode(raw)
+            raw = self._get(self.prefix + self.metadata.encode_chunk_key(key), reuse=True)
+            if raw is None:
+                target[...] = self.fill_value
                 return
-            target[...] = self.chunk(key)[tuple(src)]
+            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
+                if not self.chain.decode_into(raw, target):
+                    target[...] = self.chain.decode(raw)
+                return
+            if self.chain.into:  # part of a chunk: decoded into memory reused by the next such read
+                block = decode_target(self.chunks, self.dtype)
+                self.chain.decode_into(raw, block)
+            else:
+                block = self.chain.decode(raw)
+            target[...] = block[tuple(src)]
 
         if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
             list(_pool().map(place, keys))  # disjoint parts of out: no lock needed
@@ -314,28 +329,6 @@ def _folder(store: LocalStore | MemoryStore) -> str | None:
         return None
     root = os.fspath(store.root)
     return root if root.endswith(os.sep) else root + os.sep
-
-
-def _read_file(path: str) -> bytes | None:
-    """The bytes of the file at *path*, None if there is none (a missing chunk): LocalStore.get_sync
-    without its pathlib.Path and buffered file object per chunk (a quarter of a small series' read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size)
-        if len(data) < size:  # a short read (a signal, a network file system): read the rest
-            parts = [data]
-            while size > sum(map(len, parts)) and (more := os.read(fd, size - sum(map(len, parts)))):
-                parts.append(more)
-            data = b"".join(parts)
-        return data
-    except IsADirectoryError:  # a folder where a chunk would be (opening one for reading succeeds)
-        return None
-    finally:
-        os.close(fd)
 
 
 @functools.cache

@@ -258,13 +258,17 @@ class NumericArray(zarr.Array):
         if box is None:
             return None
 
+        direct = self._direct_reader()
+
         def fetch(region: tuple[slice, ...]) -> np.ndarray:
-            direct = self._direct_reader()
             if direct is not None:
                 return direct.read(region)
             return np.asarray(zarr.Array.__getitem__(self, region))
 
-        return cache.read(self.path, box, tuple(self.chunks), shape, self.dtype, fetch)
+        # a local array decodes a large first miss straight into the result (read/cache.py: ChunkCache)
+        admit_later = direct is not None
+        chunks = tuple(self.chunks)
+        return cache.read(self.path, box, chunks, shape, self.dtype, fetch, admit_later=admit_later)
 
     def _direct_reader(self) -> DirectReader | None:
         if self._direct is False or (
