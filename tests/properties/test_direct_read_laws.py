@@ -26,7 +26,7 @@ from zarr.codecs import (
 )
 from zarr.storage import LocalStore, MemoryStore
 
-from hdmf_zarr.read import chunkfiles
+from hdmf_zarr.read import chunkfiles, direct
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.direct import DirectReader
 from hdmf_zarr.read.lazy import NumericArray
@@ -122,13 +122,15 @@ def _with_store(kind: str, body: Any) -> None:
 @contextlib.contextmanager
 def _reuse_from(min_bytes: int) -> Iterator[None]:
     """Read chunk files above *min_bytes* into the thread's reused buffer (read/chunkfiles.py); the
-    arrays drawn here are small, so 0 exercises that path."""
-    saved = chunkfiles.REUSE_MIN_BYTES
+    arrays drawn here are small, so 0 exercises that path, and then reads of several chunks are
+    decoded on the decoding threads too (read/direct.py: PARALLEL_BYTES)."""
+    saved = chunkfiles.REUSE_MIN_BYTES, direct.PARALLEL_BYTES
     chunkfiles.REUSE_MIN_BYTES = min_bytes
+    direct.PARALLEL_BYTES = 0 if min_bytes == 0 else direct.PARALLEL_BYTES
     try:
         yield
     finally:
-        chunkfiles.REUSE_MIN_BYTES = saved
+        chunkfiles.REUSE_MIN_BYTES, direct.PARALLEL_BYTES = saved
 
 
 @settings(max_examples=200, deadline=None)

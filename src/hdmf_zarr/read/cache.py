@@ -7,8 +7,9 @@ axis, and a list of row indices on the first axis, as a table region reads a col
 cache when the chunks they touch fit in it; anything else, and a full read of a large array, goes
 straight to zarr. A local read missing more than ADMIT_BYTES is decoded straight into its result and
 only noted; its chunks are kept when they are missed again (ChunkCache), so a recording read once does
-not fill the cache, and a region read again is a copy from its third read on. Writes through the IO (rows appended in mode 'a') drop the
-array's entries; data changed by another process while a file is open is not seen again until reopened.
+not fill the cache, and a region read again is a copy from its third read on. Writes through the IO
+(rows appended in mode 'a') drop the array's entries; data changed by another process while a file
+is open is not seen again until reopened.
 
 ``plan`` and ``assemble`` are pure (property-tested in tests/properties/test_chunk_cache.py).
 """

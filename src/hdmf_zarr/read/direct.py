@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -316,7 +317,7 @@ class DirectReader:
             target[...] = block[tuple(src)]
 
         if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
-            list(_pool().map(place, keys))  # disjoint parts of out: no lock needed
+            _share(place, keys)  # disjoint parts of out: no lock needed
         else:
             for key in keys:
                 place(key)
@@ -329,6 +330,32 @@ def _folder(store: LocalStore | MemoryStore) -> str | None:
         return None
     root = os.fspath(store.root)
     return root if root.endswith(os.sep) else root + os.sep
+
+
+def _share(work: Callable[[ChunkKey], None], keys: list[ChunkKey]) -> None:
+    """Run *work* on every key on the decoding threads, each taking the next key when it is done with
+    one (a task per thread, not per chunk: fewer hand-offs, and a thread the machine holds up leaves
+    its share to the others). The first failure stops the rest and is raised."""
+    todo = iter(keys)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while not failed:
+            with lock:
+                key = next(todo, None)
+            if key is None:
+                return
+            try:
+                work(key)
+            except BaseException as exc:
+                failed.append(exc)
+                raise
+
+    tasks = [_pool().submit(drain) for _ in range(min(_WORKERS, len(keys)))]
+    errors = [exc for task in tasks if (exc := task.exception()) is not None]  # waits for every task
+    if errors:
+        raise errors[0]
 
 
 @functools.cache
