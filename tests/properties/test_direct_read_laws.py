@@ -255,3 +255,37 @@ def test_a_folder_where_a_chunk_would_be_reads_as_missing(tmp_path: Any) -> None
     assert reader is not None
     np.testing.assert_array_equal(reader.read((slice(0, 4),)), plain[:])
     np.testing.assert_array_equal(reader.read((slice(0, 4),)), [1, 2, 7, 7])
+
+
+def test_reused_buffers_are_per_thread_and_released(tmp_path: Any) -> None:
+    """A thread's reused buffers (read/chunkfiles.py) are its own, and release() empties every thread's;
+    reads after a release are still right."""
+    import threading
+
+    plain = zarr.create_array(
+        LocalStore(tmp_path), name="x", shape=(4000,), chunks=(1000,), dtype="f8", fill_value=0
+    )
+    plain[:] = np.arange(4000.0)
+    reader = DirectReader.of(plain)
+    assert reader is not None
+    seen: dict[str, Any] = {}
+
+    def read_in(name: str) -> None:
+        with _reuse_from(0):
+            seen[name] = reader.read((slice(500, 3500),))
+            seen[name + " buffers"] = chunkfiles._THREAD.buffers
+
+    for name in ("a", "b"):
+        thread = threading.Thread(target=read_in, args=(name,))
+        thread.start()
+        thread.join()
+    read_in("main")
+    for name in ("a", "b", "main"):
+        np.testing.assert_array_equal(seen[name], np.arange(500.0, 3500.0))
+    assert len({id(seen[n + " buffers"]) for n in ("a", "b", "main")}) == 3
+    assert len(seen["main buffers"].raw) > 0
+    chunkfiles.release()
+    assert len(seen["main buffers"].raw) == 0
+    assert seen["main buffers"].decoded.nbytes == 0
+    read_in("main")
+    np.testing.assert_array_equal(seen["main"], np.arange(500.0, 3500.0))

@@ -7,8 +7,8 @@ every time (the allocator hands large blocks back to the system when they are fr
 temporary array to decode a chunk into when only part of it is wanted. So chunks larger than
 ``REUSE_MIN_BYTES`` are read into one buffer per thread, and partly wanted chunks are decoded into one
 array per thread, both kept for the next read (each at most ``REUSE_MAX_BYTES``; larger ones are
-allocated per read). What such a buffer holds is valid until the same thread's next read: callers decode
-a chunk before they read the next one.
+allocated per read) until an IO closes (``release``). What such a buffer holds is valid until the same
+thread's next read: callers decode a chunk before they read the next one.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -23,17 +24,40 @@ import numpy as np
 #: Chunk files up to this size are read as new ``bytes`` (cheaper than reusing a buffer when small).
 REUSE_MIN_BYTES = 64 << 10
 #: The largest buffer kept per thread (compressed chunk file, or decoded chunk).
-REUSE_MAX_BYTES = 16 << 20
+REUSE_MAX_BYTES = 8 << 20
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
-class _Buffers(threading.local):
+class _Buffers:
+    """One thread's buffers (registered, so that ``release`` can empty every thread's)."""
+
     def __init__(self) -> None:
         self.raw = bytearray()
         self.decoded = np.empty(0, dtype=np.uint8)
+        with _LOCK:
+            _ALL.add(self)
+
+    def empty(self) -> None:
+        self.raw = bytearray()  # a read in progress keeps the old buffer until it is done with it
+        self.decoded = np.empty(0, dtype=np.uint8)
 
 
-_BUFFERS = _Buffers()
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.buffers = _Buffers()
+
+
+_LOCK = threading.Lock()
+_ALL: weakref.WeakSet[_Buffers] = weakref.WeakSet()  # a thread's buffers go when the thread ends
+_THREAD = _PerThread()
+
+
+def release() -> None:
+    """Let every thread's buffers go (an IO calls this when it closes; the next read makes new ones)."""
+    with _LOCK:
+        every = list(_ALL)
+    for buffers in every:
+        buffers.empty()
 
 
 def read_file(path: str, *, reuse: bool = False) -> bytes | memoryview | None:
@@ -65,9 +89,10 @@ def read_file(path: str, *, reuse: bool = False) -> bytes | memoryview | None:
 
 
 def _read_into_buffer(fd: int, size: int) -> memoryview:
-    buffer = _BUFFERS.raw
+    buffers = _THREAD.buffers
+    buffer = buffers.raw
     if len(buffer) < size:  # grown with headroom: the compressed sizes of one array's chunks vary a little
-        buffer = _BUFFERS.raw = bytearray(min(REUSE_MAX_BYTES, size + size // 8))
+        buffer = buffers.raw = bytearray(min(REUSE_MAX_BYTES, size + size // 8))
     view = memoryview(buffer)[:size]
     got = 0
     while got < size:
@@ -84,6 +109,8 @@ def decode_target(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > REUSE_MAX_BYTES or dtype.kind not in "biuf":  # numbers only (no references inside)
         return np.empty(shape, dtype=dtype)
-    if _BUFFERS.decoded.nbytes < nbytes:
-        _BUFFERS.decoded = np.empty(nbytes, dtype=np.uint8)
-    return _BUFFERS.decoded[:nbytes].view(dtype).reshape(shape)
+    buffers = _THREAD.buffers
+    decoded = buffers.decoded
+    if decoded.nbytes < nbytes:
+        decoded = buffers.decoded = np.empty(nbytes, dtype=np.uint8)
+    return decoded[:nbytes].view(dtype).reshape(shape)
