@@ -283,45 +283,57 @@ class DirectReader:
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
-        starts = [r.start for r in region]
-        stops = [r.stop for r in region]
-        out = np.empty(tuple(b - a for a, b in zip(starts, stops, strict=True)), dtype=self.dtype)
+        out = np.empty(tuple(r.stop - r.start for r in region), dtype=self.dtype)
         if out.size == 0:
             return out
-        keys = list(
-            itertools.product(
-                *(range(a // c, (b - 1) // c + 1) for a, b, c in zip(starts, stops, self.chunks, strict=True))
-            )
-        )
-
-        def place(key: ChunkKey) -> None:
-            src, dst = [], []
-            for k, c, a, b in zip(key, self.chunks, starts, stops, strict=True):
-                lo, hi = max(k * c, a), min((k + 1) * c, b)
-                src.append(slice(lo - k * c, hi - k * c))
-                dst.append(slice(lo - a, hi - a))
-            target = out[tuple(dst)]
-            raw = self._get(self.prefix + self.metadata.encode_chunk_key(key), reuse=True)
-            if raw is None:
-                target[...] = self.fill_value
-                return
-            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
-                if not self.chain.decode_into(raw, target):
-                    target[...] = self.chain.decode(raw)
-                return
-            if self.chain.into:  # part of a chunk: decoded into memory reused by the next such read
-                block = decode_target(self.chunks, self.dtype)
-                self.chain.decode_into(raw, block)
-            else:
-                block = self.chain.decode(raw)
-            target[...] = block[tuple(src)]
-
+        spans = (range(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(region, self.chunks, strict=True))
+        keys = list(itertools.product(*spans))
+        parts = {key: self._parts(key, region, out) for key in keys}
         if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
-            _share(place, keys)  # disjoint parts of out: no lock needed
-        else:
-            for key in keys:
-                place(key)
+            _share(lambda key: self._place(key, *parts[key]), keys)  # disjoint parts of out: no lock needed
+            return out
+        # Chunks wanted in part are decoded first, into the part of out that a whole chunk fills next
+        # (memory touched either way), so that no other memory is touched for them.
+        wholes = [key for key in keys if self._whole(parts[key][0])]
+        staging = parts[wholes[0]][0] if wholes else None
+        for key in sorted(keys, key=lambda k: self._whole(parts[k][0])):  # stable: parts, then wholes
+            self._place(key, *parts[key], staging)
         return out
+
+    def _parts(
+        self, key: ChunkKey, region: tuple[slice, ...], out: np.ndarray
+    ) -> tuple[np.ndarray, tuple[slice, ...]]:
+        """The part of *out* (the values of *region*) chunk *key* fills, and the part of the chunk there."""
+        src, dst = [], []
+        for k, c, r in zip(key, self.chunks, region, strict=True):
+            lo, hi = max(k * c, r.start), min((k + 1) * c, r.stop)
+            src.append(slice(lo - k * c, hi - k * c))
+            dst.append(slice(lo - r.start, hi - r.start))
+        return out[tuple(dst)], tuple(src)
+
+    def _whole(self, target: np.ndarray) -> bool:
+        """Whether *target* takes a whole chunk, in one piece of memory (then decoded straight into it)."""
+        return target.shape == self.chunks and target.flags.c_contiguous
+
+    def _place(
+        self, key: ChunkKey, target: np.ndarray, src: tuple[slice, ...], staging: np.ndarray | None = None
+    ) -> None:
+        """Decode chunk *key* and put its part *src* into *target*; a chunk wanted in part is decoded
+        into *staging* (chunk-shaped) if given, else into memory reused by this thread."""
+        raw = self._get(self.prefix + self.metadata.encode_chunk_key(key), reuse=True)
+        if raw is None:
+            target[...] = self.fill_value
+            return
+        if self._whole(target):
+            if not self.chain.decode_into(raw, target):
+                target[...] = self.chain.decode(raw)
+            return
+        if self.chain.into:
+            block = decode_target(self.chunks, self.dtype) if staging is None else staging
+            self.chain.decode_into(raw, block)
+        else:
+            block = self.chain.decode(raw)
+        target[...] = block[src]
 
 
 def _folder(store: LocalStore | MemoryStore) -> str | None:
