@@ -38,6 +38,7 @@ from hdmf_zarr.lifecycle import DEFAULT_LOCK_TIMEOUT
 from hdmf_zarr.read import ReadContext, Reader, build_index
 from hdmf_zarr.read.append import PendingAppends
 from hdmf_zarr.read.cache import DEFAULT_CACHE_BYTES, ChunkCache
+from hdmf_zarr.read.chunkfiles import release as release_read_buffers
 from hdmf_zarr.read.scalars import fetch_values
 from hdmf_zarr.references import Here, allowed_store_source, resolve_store_source
 from hdmf_zarr.spec_cache import document_text, load_documents, newest_version, spec_documents
@@ -240,6 +241,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         self._reader = None  # a closed IO reads nothing more (read_builder raises IOClosedError)
         if self._chunk_cache is not None:
             self._chunk_cache.clear()
+        release_read_buffers()  # the reused buffers of local chunk reads (read/chunkfiles.py)
         self._members = None
 
     def _require_open(self) -> OpenedStore:

@@ -21,6 +21,8 @@ def arrays_and_chunks(draw: st.DrawFn) -> tuple[np.ndarray, tuple[int, ...]]:
 
 @st.composite
 def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
+    if draw(st.integers(0, 5)) == 0:  # the whole array, as ``data[:]`` and ``data[...]`` ask for it
+        return draw(st.sampled_from([Ellipsis, slice(None), slice(None, None, None), slice(None, None, 1)]))
     items: list[object] = []
     for axis, n in enumerate(shape):
         if axis == 0 and draw(st.integers(0, 3)) == 0:  # a table region: row indices, any order
@@ -38,12 +40,19 @@ def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), case=arrays_and_chunks(), budget=st.sampled_from([4, 64, 4096]))
+@given(
+    data=st.data(),
+    case=arrays_and_chunks(),
+    budget=st.sampled_from([4, 64, 4096]),
+    admit=st.sampled_from([None, 0, 8]),
+)
 def test_reads_through_the_cache_equal_numpy(
-    data: st.DataObject, case: tuple[np.ndarray, tuple[int, ...]], budget: int
+    data: st.DataObject, case: tuple[np.ndarray, tuple[int, ...]], budget: int, admit: int | None
 ) -> None:
+    """*admit*: None keeps every miss at once; else misses of more than *admit* bytes are kept on
+    their second miss (the first one is read by the caller: here, numpy)."""
     arr, chunks = case
-    cache = ChunkCache(max_bytes=budget)
+    cache = ChunkCache(max_bytes=budget, admit_bytes=admit or 0)
     fetched: list[tuple[slice, ...]] = []
 
     def fetch(region: tuple[slice, ...]) -> np.ndarray:
@@ -54,8 +63,8 @@ def test_reads_through_the_cache_equal_numpy(
         selection = data.draw(plain_selections(arr.shape))
         box = plan(selection, arr.shape)
         assert box is not None
-        got = cache.read("a", box, chunks, arr.shape, arr.dtype, fetch)
-        if got is None:  # larger than half the budget: zarr reads it directly
+        got = cache.read("a", box, chunks, arr.shape, arr.dtype, fetch, admit_later=admit is not None)
+        if got is None:  # larger than half the budget, or a first large miss: the caller reads it
             assert int(np.prod(box.shape)) > 0
             continue
         np.testing.assert_array_equal(got, arr[selection])
@@ -101,3 +110,34 @@ def test_a_warm_read_does_not_fetch_and_a_write_forgets() -> None:
     cache.forget("x")
     cache.read("x", box, (4, 5), arr.shape, arr.dtype, fetch)
     assert len(calls) == 2
+
+
+def test_a_large_first_miss_is_kept_only_when_missed_again() -> None:
+    """With admit_later, a read missing more than admit_bytes is left to the caller once (nothing is
+    fetched or kept), fetched and kept on the second miss, and served from the cache after that; a
+    small miss is kept at once, and a write forgets what was noted."""
+    arr = np.arange(400.0).reshape(40, 10)
+    cache = ChunkCache(max_bytes=100_000, admit_bytes=500)  # one chunk (4 x 10 float64) is 320 bytes
+    calls: list[object] = []
+
+    def fetch(region: tuple[slice, ...]) -> np.ndarray:
+        calls.append(region)
+        return arr[region].copy()
+
+    def read(selection: object) -> np.ndarray | None:
+        box = plan(selection, arr.shape)
+        assert box is not None
+        return cache.read("x", box, (4, 10), arr.shape, arr.dtype, fetch, admit_later=True)
+
+    assert read(slice(2, 10)) is None  # three chunks missed for the first time
+    assert calls == []
+    np.testing.assert_array_equal(read(slice(2, 10)), arr[2:10])
+    assert calls == [(slice(0, 12), slice(0, 10))]
+    np.testing.assert_array_equal(read(slice(3, 9)), arr[3:9])
+    assert len(calls) == 1
+    np.testing.assert_array_equal(read(slice(13, 15)), arr[13:15])  # one chunk: kept at once
+    assert len(calls) == 2
+    assert read(slice(20, 30)) is None
+    cache.forget("x")
+    assert read(slice(20, 30)) is None  # what was noted went with the write
+    assert cache.read("x", plan(slice(20, 30), arr.shape), (4, 10), arr.shape, arr.dtype, fetch) is not None

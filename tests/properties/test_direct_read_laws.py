@@ -5,10 +5,13 @@ and without the IO's chunk cache. Arrays zarr must read (sharding, remote-like s
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +26,7 @@ from zarr.codecs import (
 )
 from zarr.storage import LocalStore, MemoryStore
 
+from hdmf_zarr.read import chunkfiles, direct
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.direct import DirectReader
 from hdmf_zarr.read.lazy import NumericArray
@@ -79,6 +83,8 @@ def regions(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[slice, ...]:
 
 @st.composite
 def plain_selections(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
+    if draw(st.integers(0, 5)) == 0:  # the whole array, as ``data[:]`` and ``data[...]`` ask for it
+        return draw(st.sampled_from([Ellipsis, slice(None), slice(None, None, None), slice(None, None, 1)]))
     items: list[object] = []
     for axis, n in enumerate(shape):
         kind = draw(st.integers(0, 3))
@@ -113,11 +119,33 @@ def _with_store(kind: str, body: Any) -> None:
         body(LocalStore(tmp))
 
 
+@contextlib.contextmanager
+def _reuse_from(min_bytes: int) -> Iterator[None]:
+    """Read chunk files above *min_bytes* into the thread's reused buffer (read/chunkfiles.py); the
+    arrays drawn here are small, so 0 exercises that path, and then reads of several chunks are
+    decoded on the decoding threads too (read/direct.py: PARALLEL_BYTES)."""
+    saved = chunkfiles.REUSE_MIN_BYTES, direct.PARALLEL_BYTES
+    chunkfiles.REUSE_MIN_BYTES = min_bytes
+    direct.PARALLEL_BYTES = 0 if min_bytes == 0 else direct.PARALLEL_BYTES
+    try:
+        yield
+    finally:
+        chunkfiles.REUSE_MIN_BYTES, direct.PARALLEL_BYTES = saved
+
+
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), layout=layouts(), kind=st.sampled_from(["memory", "local"]))
-def test_direct_region_reads_equal_zarr(data: st.DataObject, layout: dict[str, Any], kind: str) -> None:
+@given(
+    data=st.data(),
+    layout=layouts(),
+    kind=st.sampled_from(["memory", "local"]),
+    reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
+)
+def test_direct_region_reads_equal_zarr(
+    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int
+) -> None:
     written = data.draw(regions(layout["shape"]))
 
+    @_reuse_from(reuse_from)
     def body(store: Any) -> None:
         arr = _create(store, layout, written)
         reader = DirectReader.of(arr)
@@ -139,18 +167,24 @@ def test_direct_region_reads_equal_zarr(data: st.DataObject, layout: dict[str, A
     layout=layouts(),
     kind=st.sampled_from(["memory", "local"]),
     budget=st.sampled_from([0, 256, 1 << 20]),
+    admit=st.sampled_from([0, 1 << 20]),
+    reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
 )
 def test_numeric_array_selections_equal_zarr(
-    data: st.DataObject, layout: dict[str, Any], kind: str, budget: int
+    data: st.DataObject, layout: dict[str, Any], kind: str, budget: int, admit: int, reuse_from: int
 ) -> None:
+    """*admit* 0: every miss is read directly once and cached when missed again (read/cache.py)."""
     written = data.draw(regions(layout["shape"]))
 
+    @_reuse_from(reuse_from)
     def body(store: Any) -> None:
         plain = _create(store, layout, written)
         ours = NumericArray(plain._async_array)
-        ours.attach(None, ChunkCache(budget) if budget else None)
-        for _ in range(3):
-            selection = data.draw(plain_selections(layout["shape"]))
+        ours.attach(None, ChunkCache(budget, admit_bytes=admit) if budget else None)
+        selection: object = None
+        for _ in range(4):  # a selection may repeat: a second miss is cached, a third read hits
+            if selection is None or not data.draw(st.booleans()):
+                selection = data.draw(plain_selections(layout["shape"]))
             got = ours[selection]
             try:
                 expected = plain[selection]
@@ -189,3 +223,69 @@ def test_resized_array_gets_a_new_reader(tmp_path: Any) -> None:
     ours.resize((6,))
     ours[4:] = [5, 6]
     np.testing.assert_array_equal(ours[:], [1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [(0.0, -0.0), (1.0, 1.5), (float("nan"), 0.0), (float("inf"), float("-inf"))]
+)
+def test_arrays_that_differ_in_fill_value_alone_read_their_own(
+    tmp_path: Any, first: float, second: float
+) -> None:
+    """Arrays of one codec layout share the resolved codecs, but a missing chunk reads as each array's
+    own fill value (0.0 and -0.0 differ in their bits; NaN is one fill value)."""
+    store = LocalStore(tmp_path)
+    for name, fill in (("a", first), ("b", second), ("c", first)):
+        plain = zarr.create_array(store, name=name, shape=(6,), chunks=(3,), dtype="f8", fill_value=fill)
+        plain[:3] = [1.0, 2.0, 3.0]
+        ours = NumericArray(plain._async_array)
+        ours.attach(None, ChunkCache(1 << 20))
+        got = ours[:]
+        np.testing.assert_array_equal(got, plain[:])
+        assert np.signbit(got[3:]).tolist() == np.signbit(plain[3:]).tolist()
+
+
+def test_a_folder_where_a_chunk_would_be_reads_as_missing(tmp_path: Any) -> None:
+    """zarr's LocalStore reads a folder in a chunk's place as a missing chunk; so does the direct path."""
+    plain = zarr.create_array(
+        LocalStore(tmp_path), name="x", shape=(4,), chunks=(2,), dtype="i4", fill_value=7
+    )
+    plain[:2] = [1, 2]
+    (tmp_path / "x" / "c" / "1").mkdir(parents=True)
+    reader = DirectReader.of(plain)
+    assert reader is not None
+    np.testing.assert_array_equal(reader.read((slice(0, 4),)), plain[:])
+    np.testing.assert_array_equal(reader.read((slice(0, 4),)), [1, 2, 7, 7])
+
+
+def test_reused_buffers_are_per_thread_and_released(tmp_path: Any) -> None:
+    """A thread's reused buffers (read/chunkfiles.py) are its own, and release() empties every thread's;
+    reads after a release are still right."""
+    import threading
+
+    plain = zarr.create_array(
+        LocalStore(tmp_path), name="x", shape=(4000,), chunks=(1000,), dtype="f8", fill_value=0
+    )
+    plain[:] = np.arange(4000.0)
+    reader = DirectReader.of(plain)
+    assert reader is not None
+    seen: dict[str, Any] = {}
+
+    def read_in(name: str) -> None:
+        with _reuse_from(0):
+            seen[name] = reader.read((slice(500, 3500),))
+            seen[name + " buffers"] = chunkfiles._THREAD.buffers
+
+    for name in ("a", "b"):
+        thread = threading.Thread(target=read_in, args=(name,))
+        thread.start()
+        thread.join()
+    read_in("main")
+    for name in ("a", "b", "main"):
+        np.testing.assert_array_equal(seen[name], np.arange(500.0, 3500.0))
+    assert len({id(seen[n + " buffers"]) for n in ("a", "b", "main")}) == 3
+    assert len(seen["main buffers"].raw) > 0
+    chunkfiles.release()
+    assert len(seen["main buffers"].raw) == 0
+    assert seen["main buffers"].decoded.nbytes == 0
+    read_in("main")
+    np.testing.assert_array_equal(seen["main"], np.arange(500.0, 3500.0))

@@ -5,8 +5,11 @@ indexing a ragged column row by row) then costs numpy copies instead of a trip t
 codecs, as HDF5's chunk cache does for h5py. Plain selections (integers and step-1 slices on each
 axis, and a list of row indices on the first axis, as a table region reads a column) go through the
 cache when the chunks they touch fit in it; anything else, and a full read of a large array, goes
-straight to zarr. Writes through the IO (rows appended in mode 'a') drop the
-array's entries; data changed by another process while a file is open is not seen again until reopened.
+straight to zarr. A local read missing more than ADMIT_BYTES is decoded straight into its result and
+only noted; its chunks are kept when they are missed again (ChunkCache), so a recording read once does
+not fill the cache, and a region read again is a copy from its third read on. Writes through the IO
+(rows appended in mode 'a') drop the array's entries; data changed by another process while a file
+is open is not seen again until reopened.
 
 ``plan`` and ``assemble`` are pure (property-tested in tests/properties/test_chunk_cache.py).
 """
@@ -25,6 +28,11 @@ import numpy as np
 
 #: Default budget per IO: a few seconds of a 384-channel int16 recording at 30 kHz.
 DEFAULT_CACHE_BYTES = 64 * 2**20
+#: Misses of up to this many decoded bytes are kept at once; larger ones may wait for a second miss
+#: (see ChunkCache). Table columns read row by row and small series stay below it.
+ADMIT_BYTES = 1 << 20
+#: The most chunks remembered as missed once (their keys only).
+_MAX_SEEN = 4096
 
 ChunkKey = tuple[int, ...]
 
@@ -72,17 +80,11 @@ def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
     """Resolve *selection* to a box, or None if it is not a plain selection (then zarr reads it)."""
     if not shape:
         return None
-    items = selection if isinstance(selection, tuple) else (selection,)
-    ellipses = [i for i, s in enumerate(items) if s is Ellipsis]
-    if len(ellipses) > 1:
+    if _whole(selection):  # ``data[:]``, ``data[...]``: the commonest read, without the general walk
+        return Plan((0,) * len(shape), tuple(shape), ())
+    items = _per_axis(selection if isinstance(selection, tuple) else (selection,), len(shape))
+    if items is None:
         return None
-    if ellipses:
-        at = ellipses[0]
-        fill = len(shape) - (len(items) - 1)
-        items = (*items[:at], *([slice(None)] * fill), *items[at + 1 :])
-    if len(items) > len(shape):
-        return None
-    items = (*items, *([slice(None)] * (len(shape) - len(items))))
     take = _rows(items[0], shape[0])
     if take is not None:
         items = (slice(min(take), max(take) + 1), *items[1:])
@@ -98,6 +100,30 @@ def plan(selection: Any, shape: tuple[int, ...]) -> Plan | None:
     if take is not None:
         return Plan(tuple(starts), tuple(stops), tuple(dropped), tuple(t - starts[0] for t in take))
     return Plan(tuple(starts), tuple(stops), tuple(dropped))
+
+
+def _per_axis(items: tuple[Any, ...], ndim: int) -> tuple[Any, ...] | None:
+    """One item per axis: an Ellipsis expanded and missing trailing axes taken whole (None: too many)."""
+    ellipses = [i for i, s in enumerate(items) if s is Ellipsis]
+    if len(ellipses) > 1:
+        return None
+    if ellipses:
+        at = ellipses[0]
+        fill = ndim - (len(items) - 1)
+        items = (*items[:at], *([slice(None)] * fill), *items[at + 1 :])
+    if len(items) > ndim:
+        return None
+    return (*items, *([slice(None)] * (ndim - len(items))))
+
+
+def _whole(selection: Any) -> bool:
+    """Whether *selection* is ``...`` or ``:``, the whole array."""
+    if selection is Ellipsis:
+        return True
+    return selection.__class__ is slice and selection == _ALL
+
+
+_ALL = slice(None)
 
 
 def _span(item: Any, size: int) -> tuple[int, int, bool] | None:
@@ -152,12 +178,21 @@ def assemble(
 
 
 class ChunkCache:
-    """Decoded chunks by (array key, chunk coordinates), least recently used dropped first."""
+    """Decoded chunks by (array key, chunk coordinates), least recently used dropped first.
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    A read that misses chunks of more than ``admit_bytes`` (decoded) in all may be asked to skip the
+    cache the first time (``read(..., admit_later=True)``, for local arrays): its chunks are only noted,
+    and kept when a later read misses them again. A recording read once, block by block, is then
+    decoded straight into each result, without filling the cache (and the memory it needs) with chunks
+    nobody reads again; a region read repeatedly is served from the cache from its third read on.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, admit_bytes: int = ADMIT_BYTES) -> None:
         self.max_bytes = max_bytes
+        self.admit_bytes = admit_bytes
         self._blocks: OrderedDict[tuple[str, ChunkKey], np.ndarray] = OrderedDict()
         self._bytes = 0
+        self._seen: OrderedDict[tuple[str, ChunkKey], None] = OrderedDict()  # missed once, not kept
         self._lock = threading.Lock()
 
     def read(
@@ -168,8 +203,12 @@ class ChunkCache:
         shape: tuple[int, ...],
         dtype: Any,
         fetch: Callable[[tuple[slice, ...]], np.ndarray],
+        *,
+        admit_later: bool = False,
     ) -> np.ndarray | None:
-        """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit."""
+        """Serve *box* from cached chunks, fetching the missing ones in one read; None if it cannot fit,
+        or (*admit_later*) if the chunks it misses are large and missed for the first time: the caller
+        then reads *box* itself."""
         itemsize = _ITEM_ESTIMATE if np.dtype(dtype).kind in "OT" else np.dtype(dtype).itemsize
         if _count(box.chunk_aligned(chunks, shape)) * itemsize > self.max_bytes // 2:
             return None  # larger than the cache can usefully hold: read directly, do not evict everything
@@ -182,6 +221,8 @@ class ChunkCache:
                     self._blocks.move_to_end((array_key, key))
                     blocks[key] = block
         missing = {k for k in keys if k not in blocks}
+        if missing and admit_later and self._first_miss(array_key, missing, math.prod(chunks) * itemsize):
+            return None
         if missing:
             lo = [min(k[axis] for k in missing) for axis in range(len(shape))]
             hi = [max(k[axis] for k in missing) for axis in range(len(shape))]
@@ -199,6 +240,23 @@ class ChunkCache:
                 if key in missing:
                     blocks[key] = part
         return assemble(box, chunks, shape, dtype, blocks)
+
+    def _first_miss(self, array_key: str, missing: set[ChunkKey], chunk_bytes: int) -> bool:
+        """Whether the *missing* chunks exceed admit_bytes and some were not missed before (then all
+        are noted as missed)."""
+        if len(missing) * chunk_bytes <= self.admit_bytes:
+            return False
+        with self._lock:
+            if all((array_key, k) in self._seen for k in missing):
+                for k in missing:
+                    del self._seen[(array_key, k)]
+                return False
+            for k in missing:
+                self._seen[(array_key, k)] = None
+                self._seen.move_to_end((array_key, k))
+            while len(self._seen) > _MAX_SEEN:
+                self._seen.popitem(last=False)
+        return True
 
     def peek(self, array_key: str, key: ChunkKey) -> np.ndarray | None:
         """One cached chunk (not a copy: the caller copies what it hands out), or None."""
@@ -228,10 +286,13 @@ class ChunkCache:
         with self._lock:
             for cached in [k for k in self._blocks if k[0] == array_key]:
                 self._bytes -= _nbytes(self._blocks.pop(cached))
+            for seen in [k for k in self._seen if k[0] == array_key]:
+                del self._seen[seen]
 
     def clear(self) -> None:
         with self._lock:
             self._blocks.clear()
+            self._seen.clear()
             self._bytes = 0
 
 

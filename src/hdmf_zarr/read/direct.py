@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,8 +38,11 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.pipeline import check_frame
+from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
+#: A stored chunk as read: bytes, a view of a reused buffer (read/chunkfiles.py), or a zarr Buffer.
+Raw = bytes | memoryview | Buffer
 
 #: Decoded bytes above which the chunks of one read are decoded on a small thread pool (the codecs
 #: release the GIL). Below it they are decoded in the calling thread, where blosc already splits a chunk
@@ -59,31 +63,37 @@ class _Chain:
     bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
     plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
 
-    def check(self, raw: bytes | Buffer) -> None:
+    def check(self, raw: Raw) -> None:
         """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
         if self.bytes_bytes:
             codec, spec = self.bytes_bytes[-1]
-            head = raw[:32] if isinstance(raw, bytes) else raw.as_numpy_array()[:32].tobytes()
+            head = raw.as_numpy_array()[:32].tobytes() if isinstance(raw, Buffer) else bytes(raw[:32])
             check_frame(codec, head, spec, fixed=isinstance(self.array_bytes[0], BytesCodec))
 
-    def decode(self, raw: bytes | Buffer) -> np.ndarray:
+    def decode(self, raw: Raw) -> np.ndarray:
+        """The chunk's values (which may share memory with *raw*: a view of it when nothing decodes)."""
         self.check(raw)
         if self.plain is not None:
             decoders, stored, native, shape = self.plain
-            data = raw if isinstance(raw, bytes) else raw.to_bytes()
-            for decoder in reversed(decoders):
-                data = decoder.decode(data)
+            data = raw.to_bytes() if isinstance(raw, Buffer) else raw
+            for decode, _ in reversed(decoders):
+                data = decode(data)
             out = np.frombuffer(data, dtype=stored).reshape(shape)
             return out if stored == native else out.astype(native)
-        return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(raw))
+        return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(bytes(raw)))
 
-    def decode_into(self, raw: bytes | Buffer, dest: np.ndarray) -> bool:
+    @property
+    def into(self) -> bool:
+        """Whether one numcodecs decoder does the whole chain, so that it can decode into given memory."""
+        return self.plain is not None and len(self.plain[0]) == 1 and self.plain[1] == self.plain[2]
+
+    def decode_into(self, raw: Raw, dest: np.ndarray) -> bool:
         """Decode straight into *dest* (a C-contiguous chunk-shaped part of the output, saving a copy)
         when one numcodecs decoder does the whole chain; False if it cannot."""
-        if self.plain is None or len(self.plain[0]) != 1 or self.plain[1] != self.plain[2]:
+        if self.plain is None or not self.into:
             return False
         self.check(raw)
-        self.plain[0][0].decode(raw if isinstance(raw, bytes) else raw.to_bytes(), out=dest)
+        self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, dest)
         return True
 
     def _decode_zarr(self, raw: Buffer) -> np.ndarray:
@@ -101,37 +111,56 @@ def _sync_capable(codec: Any) -> bool:
     return isinstance(codec, SupportsSyncCodec) and bool(getattr(codec, "_sync_capable", True))
 
 
-#: Resolved chains by (codecs, chunk layout); a file has few distinct layouts.
-_CHAINS: dict[tuple[Any, ...], _Chain | None] = {}
-_MAX_CHAINS = 256
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the arrays of one layout (codecs, chunk shape, dtype, fill value, config) share."""
+
+    chain: _Chain
+    dtype: np.dtype[Any]  # the native dtype of the decoded values
+    chunk_bytes: int  # decoded bytes of one chunk (64 per element for variable-size elements)
+
+
+#: Resolved layouts (None: zarr must read) by layout key; a file has few distinct layouts.
+_LAYOUTS: dict[Any, _Layout | None] = {}
+_MAX_LAYOUTS = 256
 _PROTOTYPE = default_buffer_prototype()
 
 
-def _chain(meta: ArrayV3Metadata, chunks: tuple[int, ...], config: ArrayConfig) -> _Chain | None:
+def _layout_of(meta: ArrayV3Metadata, chunks: tuple[int, ...], config: ArrayConfig) -> _Layout | None:
     """The codecs of *meta* resolved for its chunks, shared by the arrays of one layout."""
-    key = (_layout(meta.codecs), chunks, repr(meta.dtype), repr(meta.fill_value), config)
+    fill = meta.fill_value
+    key: Any = (
+        tuple(_codec_key(c) for c in meta.codecs),
+        chunks,
+        meta.dtype,
+        type(fill),
+        fill.tobytes() if isinstance(fill, np.generic) else fill,  # tells 0.0 from -0.0, NaN equals NaN
+        config,
+    )
     try:
-        return _CHAINS[key]
+        return _LAYOUTS[key]
     except KeyError:
         pass
-    spec = ArraySpec(
-        shape=chunks, dtype=meta.dtype, fill_value=meta.fill_value, config=config, prototype=_PROTOTYPE
-    )
+    except TypeError:  # an unhashable setting: its repr is the identity
+        key = repr(key)
+        if key in _LAYOUTS:
+            return _LAYOUTS[key]
+    spec = ArraySpec(shape=chunks, dtype=meta.dtype, fill_value=fill, config=config, prototype=_PROTOTYPE)
     chain = _resolve(tuple(meta.codecs), spec)
-    if len(_CHAINS) >= _MAX_CHAINS:
-        _CHAINS.clear()
-    _CHAINS[key] = chain
-    return chain
+    dtype = meta.dtype.to_native_dtype()
+    found = None if chain is None else _Layout(chain, dtype, math.prod(chunks) * (dtype.itemsize or 64))
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = found
+    return found
 
 
-def _layout(codecs: tuple[Any, ...]) -> Any:
-    """A hashable identity of a codec list (cheaper than its repr; the repr if a field is unhashable)."""
-    try:
-        key = tuple((type(c), tuple(v for k, v in vars(c).items() if k != "_tunable_attrs")) for c in codecs)
-        hash(key)
-    except TypeError:  # no __dict__, or an unhashable setting
-        return repr(codecs)
-    return key
+def _codec_key(codec: Any) -> Any:
+    """A codec's type and settings (cheaper than its repr; codecs compare by their fields)."""
+    fields = getattr(codec, "__dict__", None)
+    if fields is None:
+        return repr(codec)
+    return (type(codec), *[v for k, v in fields.items() if k != "_tunable_attrs"])
 
 
 def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
@@ -155,11 +184,18 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
     return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
 
 
-#: numcodecs decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings).
-_NUMCODECS: dict[type, Callable[[], Any]] = {
-    BloscCodec: numcodecs.Blosc,
-    ZstdCodec: numcodecs.Zstd,
-    GzipCodec: numcodecs.GZip,
+def _gzip() -> tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]:
+    codec = numcodecs.GZip()
+    return codec.decode, lambda raw, out: codec.decode(raw, out=out)
+
+
+#: numcodecs' decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings), as
+#: (decode, decode into a given output). blosc and zstd are called as numcodecs' module functions,
+#: which skip the codec objects' argument normalisation (a tenth of a small series' read).
+_NUMCODECS: dict[type, Callable[[], tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]]] = {
+    BloscCodec: lambda: (numcodecs.blosc.decompress, numcodecs.blosc.decompress),
+    ZstdCodec: lambda: (numcodecs.zstd.decompress, numcodecs.zstd.decompress),
+    GzipCodec: _gzip,
 }
 
 
@@ -201,23 +237,22 @@ class DirectReader:
         """The direct reader of *array*, or None if zarr must read it (store, codecs or layout)."""
         store = array.store_path.store
         meta = array.metadata
-        config = array.async_array.config
         if not isinstance(store, LocalStore | MemoryStore) or not isinstance(meta, ArrayV3Metadata):
             return None
+        config = array.async_array.config
         if not isinstance(meta.chunk_grid, RegularChunkGridMetadata) or config.order != "C":
             return None
         if not config.read_missing_chunks:
             return None  # zarr raises for a missing chunk; keep its message
-        chunks = tuple(int(c) for c in meta.chunk_grid.chunk_shape)
+        chunks = tuple(map(int, meta.chunk_grid.chunk_shape))
         if not meta.shape or 0 in chunks:
             return None
-        chain = _chain(meta, chunks, config)
-        if chain is None:
+        layout = _layout_of(meta, chunks, config)
+        if layout is None:
             return None
         fill = meta.fill_value if meta.fill_value is not None else meta.dtype.default_scalar()
         path = array.store_path.path
-        dtype = meta.dtype.to_native_dtype()
-        shape = tuple(int(n) for n in meta.shape)
+        shape = tuple(map(int, meta.shape))
         one_chunk = all(n <= c for n, c in zip(shape, chunks, strict=True))
         return cls(
             store=store,
@@ -225,11 +260,11 @@ class DirectReader:
             metadata=meta,
             chunks=chunks,
             shape=shape,
-            dtype=dtype,
+            dtype=layout.dtype,
             fill_value=fill,
-            chain=chain,
-            folder=os.fspath(store.root) if isinstance(store, LocalStore) else None,
-            small=one_chunk and math.prod(chunks) * (dtype.itemsize or 64) <= SMALL_BYTES,
+            chain=layout.chain,
+            folder=_folder(store),
+            small=one_chunk and layout.chunk_bytes <= SMALL_BYTES,
         )
 
     def chunk(self, key: ChunkKey) -> np.ndarray:
@@ -239,53 +274,100 @@ class DirectReader:
             return np.full(self.chunks, self.fill_value, dtype=self.dtype)
         return self.chain.decode(raw)
 
-    def _get(self, key: str) -> bytes | Buffer | None:
+    def _get(self, key: str, *, reuse: bool = False) -> Raw | None:
+        """The stored chunk *key*, None if absent. *reuse*: the caller copies what it decodes before its
+        thread's next read, so a large chunk file may be read into the thread's buffer (chunkfiles.py)."""
         if self.folder is None:
             return self.store.get_sync(key, prototype=_PROTOTYPE)
-        # LocalStore.get_sync, without building a pathlib.Path per chunk (a tenth of a small read)
-        try:
-            with open(os.path.join(self.folder, key), "rb") as f:
-                return f.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return read_file(self.folder + key, reuse=reuse)
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
-        starts = [r.start for r in region]
-        stops = [r.stop for r in region]
-        out = np.empty(tuple(b - a for a, b in zip(starts, stops, strict=True)), dtype=self.dtype)
+        out = np.empty(tuple(r.stop - r.start for r in region), dtype=self.dtype)
         if out.size == 0:
             return out
-        keys = list(
-            itertools.product(
-                *(range(a // c, (b - 1) // c + 1) for a, b, c in zip(starts, stops, self.chunks, strict=True))
-            )
-        )
-
-        def place(key: ChunkKey) -> None:
-            src, dst = [], []
-            for k, c, a, b in zip(key, self.chunks, starts, stops, strict=True):
-                lo, hi = max(k * c, a), min((k + 1) * c, b)
-                src.append(slice(lo - k * c, hi - k * c))
-                dst.append(slice(lo - a, hi - a))
-            target = out[tuple(dst)]
-            if target.shape == self.chunks and target.flags.c_contiguous:  # a whole chunk, in one piece
-                raw = self._get(self.prefix + self.metadata.encode_chunk_key(key))
-                if raw is None:
-                    target[...] = self.fill_value
-                    return
-                if self.chain.decode_into(raw, target):
-                    return
-                target[...] = self.chain.decode(raw)
-                return
-            target[...] = self.chunk(key)[tuple(src)]
-
+        spans = (range(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(region, self.chunks, strict=True))
+        keys = list(itertools.product(*spans))
+        parts = {key: self._parts(key, region, out) for key in keys}
         if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
-            list(_pool().map(place, keys))  # disjoint parts of out: no lock needed
-        else:
-            for key in keys:
-                place(key)
+            _share(lambda key: self._place(key, *parts[key]), keys)  # disjoint parts of out: no lock needed
+            return out
+        # Chunks wanted in part are decoded first, into the part of out that a whole chunk fills next
+        # (memory touched either way), so that no other memory is touched for them.
+        wholes = [key for key in keys if self._whole(parts[key][0])]
+        staging = parts[wholes[0]][0] if wholes else None
+        for key in sorted(keys, key=lambda k: self._whole(parts[k][0])):  # stable: parts, then wholes
+            self._place(key, *parts[key], staging)
         return out
+
+    def _parts(
+        self, key: ChunkKey, region: tuple[slice, ...], out: np.ndarray
+    ) -> tuple[np.ndarray, tuple[slice, ...]]:
+        """The part of *out* (the values of *region*) chunk *key* fills, and the part of the chunk there."""
+        src, dst = [], []
+        for k, c, r in zip(key, self.chunks, region, strict=True):
+            lo, hi = max(k * c, r.start), min((k + 1) * c, r.stop)
+            src.append(slice(lo - k * c, hi - k * c))
+            dst.append(slice(lo - r.start, hi - r.start))
+        return out[tuple(dst)], tuple(src)
+
+    def _whole(self, target: np.ndarray) -> bool:
+        """Whether *target* takes a whole chunk, in one piece of memory (then decoded straight into it)."""
+        return target.shape == self.chunks and target.flags.c_contiguous
+
+    def _place(
+        self, key: ChunkKey, target: np.ndarray, src: tuple[slice, ...], staging: np.ndarray | None = None
+    ) -> None:
+        """Decode chunk *key* and put its part *src* into *target*; a chunk wanted in part is decoded
+        into *staging* (chunk-shaped) if given, else into memory reused by this thread."""
+        raw = self._get(self.prefix + self.metadata.encode_chunk_key(key), reuse=True)
+        if raw is None:
+            target[...] = self.fill_value
+            return
+        if self._whole(target):
+            if not self.chain.decode_into(raw, target):
+                target[...] = self.chain.decode(raw)
+            return
+        if self.chain.into:
+            block = decode_target(self.chunks, self.dtype) if staging is None else staging
+            self.chain.decode_into(raw, block)
+        else:
+            block = self.chain.decode(raw)
+        target[...] = block[src]
+
+
+def _folder(store: LocalStore | MemoryStore) -> str | None:
+    """A local store's root folder with a trailing separator (chunks are read as files), else None."""
+    if not isinstance(store, LocalStore):
+        return None
+    root = os.fspath(store.root)
+    return root if root.endswith(os.sep) else root + os.sep
+
+
+def _share(work: Callable[[ChunkKey], None], keys: list[ChunkKey]) -> None:
+    """Run *work* on every key on the decoding threads, each taking the next key when it is done with
+    one (a task per thread, not per chunk: fewer hand-offs, and a thread the machine holds up leaves
+    its share to the others). The first failure stops the rest and is raised."""
+    todo = iter(keys)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while not failed:
+            with lock:
+                key = next(todo, None)
+            if key is None:
+                return
+            try:
+                work(key)
+            except BaseException as exc:
+                failed.append(exc)
+                raise
+
+    tasks = [_pool().submit(drain) for _ in range(min(_WORKERS, len(keys)))]
+    errors = [exc for task in tasks if (exc := task.exception()) is not None]  # waits for every task
+    if errors:
+        raise errors[0]
 
 
 @functools.cache

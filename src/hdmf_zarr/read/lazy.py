@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import zarr
@@ -31,6 +31,10 @@ _CACHED_KINDS = frozenset("biufcmMSUVOT")
 Resolve = Callable[[str], Any]
 
 
+#: The failures a read names the dataset in (the codec pipeline knows neither dataset nor file).
+_NAMED_ERRORS: tuple[type[Exception], ...] = (DecodeLimitError, *DECODE_ERRORS)
+
+
 @contextlib.contextmanager
 def _named(array: Any) -> Iterator[None]:
     """Name the dataset and its file in a codec failure while reading *array* (zarr names neither).
@@ -39,15 +43,20 @@ def _named(array: Any) -> Iterator[None]:
     """
     try:
         yield
-    except DecodeLimitError as exc:  # raised by the codec pipeline, which does not know the dataset
+    except _NAMED_ERRORS as exc:
+        _raise_named(array, exc)
+
+
+def _raise_named(array: Any, exc: BaseException) -> NoReturn:
+    """Raise *exc*, a codec failure while reading *array*, with the dataset and its file named."""
+    if isinstance(exc, DecodeLimitError):  # raised by the codec pipeline, which does not know the dataset
         path, where = _dataset_of(array)
         raise DecodeLimitError(f"{exc} (dataset {path!r} of {where!r})") from exc
-    except DECODE_ERRORS as exc:
-        if isinstance(exc, HdmfZarrError):
-            raise
-        path, where = _dataset_of(array)
-        with decoding(f"the dataset {path!r} of {where!r}"):
-            raise
+    if isinstance(exc, HdmfZarrError):
+        raise exc
+    path, where = _dataset_of(array)
+    with decoding(f"the dataset {path!r} of {where!r}"):
+        raise exc
 
 
 def _dataset_of(array: Any) -> tuple[str, str]:
@@ -220,8 +229,10 @@ class NumericArray(zarr.Array):
         return arrayinfo.compressor(self)
 
     def __getitem__(self, selection: Any) -> Any:
-        with _named(self):
+        try:  # as _named(self), without a context manager's cost on every read of a small series
             return self._getitem(selection)
+        except _NAMED_ERRORS as exc:
+            _raise_named(self, exc)
 
     def _getitem(self, selection: Any) -> Any:
         if self._pending:
@@ -247,13 +258,17 @@ class NumericArray(zarr.Array):
         if box is None:
             return None
 
+        direct = self._direct_reader()
+
         def fetch(region: tuple[slice, ...]) -> np.ndarray:
-            direct = self._direct_reader()
             if direct is not None:
                 return direct.read(region)
             return np.asarray(zarr.Array.__getitem__(self, region))
 
-        return cache.read(self.path, box, tuple(self.chunks), shape, self.dtype, fetch)
+        # a local array decodes a large first miss straight into the result (read/cache.py: ChunkCache)
+        admit_later = direct is not None
+        chunks = tuple(self.chunks)
+        return cache.read(self.path, box, chunks, shape, self.dtype, fetch, admit_later=admit_later)
 
     def _direct_reader(self) -> DirectReader | None:
         if self._direct is False or (
@@ -275,6 +290,8 @@ class NumericArray(zarr.Array):
             block = direct.chunk(origin)
             if cache is not None:
                 cache.put(self.path, origin, block)
+        if box.stops == block.shape and not any(box.starts):  # the whole chunk (``data[:]``)
+            return box.finish(block.copy())
         region = tuple(slice(a, b) for a, b in zip(box.starts, box.stops, strict=True))
         return box.finish(np.array(block[region]))
 
