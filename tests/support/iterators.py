@@ -73,7 +73,8 @@ class WorkerTroubleIterator(RecordingIterator):
 
     ``trouble``: "raise" (an exception from the iterator), "kill" (the process kills itself with
     SIGKILL), or "block" (a regular file where the buffer's chunk folder goes: storing it fails with an
-    OSError; *target* is a glob pattern of the array's folder). A worker always reads at least one buffer, so the trouble always happens in a worker.
+    OSError; *target* is a glob pattern of the array's folder). A worker always reads at least one
+    buffer, so the trouble always happens in a worker.
     """
 
     def __init__(
