@@ -84,11 +84,16 @@ class BusyIterator(NoiseIterator):
         return {**super()._to_dict(), "work": self._work}
 
 
-def cpu_seconds():
-    """CPU time (user + system) of this process and of its finished children (the worker processes)."""
+def cpu_split():
+    """CPU time (user + system) of this process, and of its finished children (the worker processes)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def cpu_seconds():
+    """CPU time (user + system) of this process and of its finished children (the worker processes)."""
+    return sum(cpu_split())
 
 
 def rss_mib():
@@ -148,13 +153,16 @@ def phase_write(args):
     nwb = nwb_with(it)
     before = rss_mib()
     kwargs = {"number_of_jobs": args.jobs} if args.jobs > 1 else {}
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    (own0, kids0), t0 = cpu_split(), time.perf_counter()
     with io_for(args.backend, args.path) as io:
         io.write(nwb, **kwargs)
     seconds = time.perf_counter() - t0
+    own, kids = cpu_split()
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu_seconds() - cpu0,
+        "cpu_seconds": own + kids - own0 - kids0,
+        "parent_cpu_seconds": own - own0,
+        "workers_cpu_seconds": kids - kids0,
         "peak_rss_growth_mib": rss_mib() - before,
         "disk_mib": disk_mib(args.path),
     }
