@@ -125,7 +125,10 @@ class _Outcome[T]:
         if kind == "claim":
             worker.current, worker.claimed = payload, worker.claimed + 1
         elif kind == "bytes":
-            self.on_bytes(payload)
+            try:
+                self.on_bytes(payload)
+            except Exception as exc:  # a progress reporter's failure: keep reading, or the workers block
+                self.fail(exc, exc.__cause__, stop)
         else:
             worker.finished = True
             self.counts[worker.process.pid] = worker.claimed
