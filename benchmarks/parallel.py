@@ -180,6 +180,7 @@ def versions():
 
 def worker_main(args):
     record = {"backend": args.backend, "workload": args.workload, "phase": args.phase, "jobs": args.jobs}
+    record["work"] = args.work
     try:
         result = phase_produce(args) if args.phase == "produce" else phase_write(args)
         record.update(ok=True, result=result)
@@ -298,20 +299,27 @@ def report(records, out):
         lines += [
             "## number_of_jobs with a CPU-bound iterator",
             "",
+            f"Work per buffer: {next((r.get('work') for r in records if r.get('work')), '?')} rounds "
+            "(--work). number_of_jobs=N: this process and N-1 workers (CPU s: this process + workers).",
+            "",
             f"Producing the buffers alone (one process): {busy['seconds']:.1f} s wall, "
             f"{busy.get('cpu_seconds', float('nan')):.1f} s CPU",
             "",
-            "| backend | jobs | write s | CPU s (all processes) | speed-up vs 1 job |",
-            "|---|---|---|---|---|",
+            "| backend | jobs | write s | CPU s (all processes) | CPU s this + workers | speed-up vs 1 job "
+            "| jobs x CPU(1 job) / CPU: speed-up on idle cores |",
+            "|---|---|---|---|---|---|---|",
         ]
         for backend in ("ours", "peer014"):
             one = median(records, workload="jobs", phase="write", backend=backend, jobs=1)
             for jobs in (1, 2):
                 m = median(records, workload="jobs", phase="write", backend=backend, jobs=jobs)
                 if m and one:
+                    cpu, cpu1 = m.get("cpu_seconds", float("nan")), one.get("cpu_seconds", float("nan"))
+                    split = f"{m.get('parent_cpu_seconds', float('nan')):.1f} + "
+                    split += f"{m.get('workers_cpu_seconds', float('nan')):.1f}"
                     lines.append(
-                        f"| {backend} | {jobs} | {m['seconds']:.1f} | "
-                        f"{m.get('cpu_seconds', float('nan')):.1f} | {one['seconds'] / m['seconds']:.2f} |"
+                        f"| {backend} | {jobs} | {m['seconds']:.1f} | {cpu:.1f} | {split} | "
+                        f"{one['seconds'] / m['seconds']:.2f} | {jobs * cpu1 / cpu:.2f} |"
                     )
         lines.append("")
     failures = [r for r in records if not r.get("ok")]

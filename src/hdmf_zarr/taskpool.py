@@ -172,6 +172,29 @@ class Processes:
     here: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext  # around run_here
 
 
+def _start(processes: Processes, tasks: Sequence[Any], shared: tuple[Any, Any], count: int) -> list[_Worker]:
+    """Start workers 1 .. count-1 (worker k begins with task k); stops the started ones if one fails."""
+    started: list[_Worker] = []
+    try:
+        for first in range(1, count):
+            receiver, sender = processes.context.Pipe(duplex=False)
+            proc = processes.context.Process(
+                target=_worker_main, args=(tasks, first, shared, processes.run, processes.setup, sender)
+            )
+            try:
+                proc.start()
+            finally:
+                sender.close()  # the child holds the only sending end: EOF when it dies without reporting
+            started.append(_Worker(proc, receiver))
+    except BaseException:
+        shared[1].set()
+        for w in started:
+            w.process.join()
+            w.conn.close()
+        raise
+    return started
+
+
 def run_shared[T](
     tasks: Sequence[T],
     processes: Processes,
@@ -184,22 +207,12 @@ def run_shared[T](
     Returns the number of tasks each process ran, by pid; raises the first failure (a worker's with
     its cause chained). *describe* names a task in the message about a worker that died.
     """
-    context = processes.context
     count = max(1, min(processes.count, len(tasks)))
-    shared = (context.Value("q", count), context.Event())
+    shared = (processes.context.Value("q", count), processes.context.Event())
     claims = _Claims(*shared, total=len(tasks))
     outcome = _Outcome(tasks, describe, on_bytes)
-    workers = []
-    for first in range(1, count):
-        receiver, sender = context.Pipe(duplex=False)
-        proc = context.Process(
-            target=_worker_main, args=(tasks, first, shared, processes.run, processes.setup, sender)
-        )
-        proc.start()
-        sender.close()  # the child holds the only sending end: EOF when it dies without reporting
-        workers.append(_Worker(proc, receiver))
+    workers: list[_Worker] = []
     listener = threading.Thread(target=_listen, args=(workers, outcome, claims.stop), name="hdmf_zarr-jobs")
-    listener.start()
     mine = 0
 
     def tally(_: int) -> None:
@@ -207,6 +220,8 @@ def run_shared[T](
         mine += 1
 
     try:
+        workers.extend(_start(processes, tasks, shared, count))
+        listener.start()
         with processes.here():
             processes.run_here(claims.claimed(tasks, 0, tally), on_bytes)
     except Exception as exc:
@@ -217,7 +232,10 @@ def run_shared[T](
             w.process.terminate()
         raise
     finally:
-        listener.join()
+        if listener.ident is None:  # it never started: read the started workers' pipes here
+            _listen(workers, outcome, claims.stop)
+        else:
+            listener.join()
         for w in workers:
             w.process.join()
     outcome.counts[os.getpid()] = mine
