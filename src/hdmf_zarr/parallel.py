@@ -4,7 +4,9 @@ Layer: parallel (below write). A task names its target by a picklable store, the
 metadata document, and its source either by a pickled ``GenericDataChunkIterator`` (``write(...,
 number_of_jobs=N)``, as hdmf-zarr sends the iterator to its workers) or by a reference to an HDF5 or
 Zarr array the worker re-opens (conversions). Every task writes whole write units (shards, or chunks
-when unsharded), so no two workers ever write the same stored object.
+when unsharded), so no two processes ever write the same stored object. ``number_of_jobs=N`` runs
+the tasks in this process and N-1 workers that claim them one at a time (taskpool.py); bytes stored
+advance the progress reporter as they are written, and failures name the dataset, buffer and file.
 """
 
 from __future__ import annotations
