@@ -85,11 +85,16 @@ class BusyIterator(NoiseIterator):
         return {**super()._to_dict(), "work": self._work}
 
 
-def cpu_seconds():
-    """CPU time (user + system) of this process and of its finished children (the worker processes)."""
+def cpu_split():
+    """CPU time (user + system) of this process, and of its finished children (the worker processes)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def cpu_seconds():
+    """CPU time (user + system) of this process and of its finished children (the worker processes)."""
+    return sum(cpu_split())
 
 
 def rss_mib():
@@ -149,13 +154,16 @@ def phase_write(args):
     nwb = nwb_with(it)
     before = rss_mib()
     kwargs = {"number_of_jobs": args.jobs} if args.jobs > 1 else {}
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    (own0, kids0), t0 = cpu_split(), time.perf_counter()
     with io_for(args.backend, args.path) as io:
         io.write(nwb, **kwargs)
     seconds = time.perf_counter() - t0
+    own, kids = cpu_split()
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu_seconds() - cpu0,
+        "cpu_seconds": own + kids - own0 - kids0,
+        "parent_cpu_seconds": own - own0,
+        "workers_cpu_seconds": kids - kids0,
         "peak_rss_growth_mib": rss_mib() - before,
         "disk_mib": disk_mib(args.path),
     }
@@ -202,6 +210,7 @@ def versions():
 
 def worker_main(args):
     record = {"backend": args.backend, "workload": args.workload, "phase": args.phase, "jobs": args.jobs}
+    record["work"] = args.work
     try:
         phases = {"produce": phase_produce, "write": phase_write, "read": phase_read}
         result = phases[args.phase](args)
@@ -342,20 +351,27 @@ def report(records, out):
         lines += [
             "## number_of_jobs with a CPU-bound iterator",
             "",
+            f"Work per buffer: {next((r.get('work') for r in records if r.get('work')), '?')} rounds "
+            "(--work). number_of_jobs=N: this process and N-1 workers (CPU s: this process + workers).",
+            "",
             f"Producing the buffers alone (one process): {busy['seconds']:.1f} s wall, "
             f"{busy.get('cpu_seconds', float('nan')):.1f} s CPU",
             "",
-            "| backend | jobs | write s | CPU s (all processes) | speed-up vs 1 job |",
-            "|---|---|---|---|---|",
+            "| backend | jobs | write s | CPU s (all processes) | CPU s this + workers | speed-up vs 1 job "
+            "| jobs x CPU(1 job) / CPU: speed-up on idle cores |",
+            "|---|---|---|---|---|---|---|",
         ]
         for backend in ("ours", "peer014"):
             one = median(records, workload="jobs", phase="write", backend=backend, jobs=1)
             for jobs in (1, 2):
                 m = median(records, workload="jobs", phase="write", backend=backend, jobs=jobs)
                 if m and one:
+                    cpu, cpu1 = m.get("cpu_seconds", float("nan")), one.get("cpu_seconds", float("nan"))
+                    split = f"{m.get('parent_cpu_seconds', float('nan')):.1f} + "
+                    split += f"{m.get('workers_cpu_seconds', float('nan')):.1f}"
                     lines.append(
-                        f"| {backend} | {jobs} | {m['seconds']:.1f} | "
-                        f"{m.get('cpu_seconds', float('nan')):.1f} | {one['seconds'] / m['seconds']:.2f} |"
+                        f"| {backend} | {jobs} | {m['seconds']:.1f} | {cpu:.1f} | {split} | "
+                        f"{one['seconds'] / m['seconds']:.2f} | {jobs * cpu1 / cpu:.2f} |"
                     )
         lines.append("")
     failures = [r for r in records if not r.get("ok")]

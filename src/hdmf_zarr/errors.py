@@ -185,4 +185,8 @@ class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):
 
 
 class ParallelWriteError(HdmfZarrError, ValueError):
-    """A parallel write was asked for with options or a store that cannot run it."""
+    """A parallel write was asked for with options or a store that cannot run it, or a worker died."""
+
+
+class SourceReadError(HdmfZarrError, RuntimeError):
+    """Reading the data of a dataset being written failed: its data iterator raised, or its source array."""

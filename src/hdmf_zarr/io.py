@@ -411,7 +411,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         by default this IO's manager's. ``spec_documents={(namespace, version): {name: JSON text}}``
         caches exactly those documents instead (a conversion keeps its source's cache this way).
         ``number_of_jobs=N`` (with ``max_threads_per_process``, ``multiprocessing_context``) writes the
-        buffers of each GenericDataChunkIterator in N worker processes; ``client=`` (a
+        buffers of each GenericDataChunkIterator in N processes (this one and N-1 workers); ``client=`` (a
         ``dask.distributed.Client``) sends them, and HDF5/Zarr sources of an export, to its workers.
         """
         opened = self._require_writable("write")

@@ -4,20 +4,21 @@ Layer: parallel (below write). A task names its target by a picklable store, the
 metadata document, and its source either by a pickled ``GenericDataChunkIterator`` (``write(...,
 number_of_jobs=N)``, as hdmf-zarr sends the iterator to its workers) or by a reference to an HDF5 or
 Zarr array the worker re-opens (conversions). Every task writes whole write units (shards, or chunks
-when unsharded), so no two workers ever write the same stored object.
+when unsharded), so no two processes ever write the same stored object. ``number_of_jobs=N`` runs
+the tasks in this process and N-1 workers that claim them one at a time (taskpool.py); bytes stored
+advance the progress reporter as they are written, and failures name the dataset, buffer and file.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import importlib.util
-import itertools
 import multiprocessing
 import os
 import pickle
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from typing import Any, Literal
@@ -29,8 +30,18 @@ from zarr.core.array import AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import LocalStore, MemoryStore, StorePath
 
-from hdmf_zarr.errors import ParallelWriteError, UnsupportedValueError
+from hdmf_zarr import progress
+from hdmf_zarr.bulk import local_path
+from hdmf_zarr.errors import (
+    HdmfZarrError,
+    ParallelWriteError,
+    SourceReadError,
+    UnsupportedValueError,
+    write_failure,
+)
 from hdmf_zarr.pipeline import DISABLE_ACCELERATION_ENV, array_construction
+from hdmf_zarr.store import store_url
+from hdmf_zarr.taskpool import Processes, run_shared
 
 Selection = tuple[slice, ...]
 #: How worker processes start unless ``multiprocessing_context`` says otherwise: "spawn" everywhere,
@@ -99,6 +110,10 @@ class ArrayTarget:
     key: str
     metadata: dict[str, Any]  # the array's metadata document (to_dict)
     where: str  # the dataset's path, for messages
+
+    def location(self) -> str:
+        """The array's folder, or its URL in the store (error messages name it)."""
+        return local_path(self.store, self.key) or f"{store_url(self.store) or self.store}/{self.key}"
 
     def open(self) -> zarr.Array:
         meta: ArrayV2Metadata | ArrayV3Metadata
@@ -294,7 +309,12 @@ def region_tasks(source: SourceRef, target: ArrayTarget, array: AsyncArray[Any])
 _ITERATORS: dict[str, Any] = {}  # per worker process: the iterators it has unpickled, by token
 
 
-def _init_worker(max_threads: int | None) -> None:
+def _init_worker(max_threads: int | None, *, forked: bool = False) -> None:
+    """Set up a worker process before it writes: thread limits, and the codec pipeline of forked ones."""
+    if forked:
+        # A forked child inherits the parent's Rust thread pools without their threads: the zarrs
+        # pipeline would wait on them forever, so this child encodes with zarr's own pipeline.
+        os.environ[DISABLE_ACCELERATION_ENV] = "zarr"
     if max_threads is None:
         return
     from threadpoolctl import threadpool_limits
@@ -321,41 +341,100 @@ def _iterator_of(task: IteratorTask) -> Any:
     return it
 
 
-def _steps(
-    batch: Sequence[IteratorTask | RegionTask],
-) -> list[tuple[zarr.Array, Selection, Callable[[], Any]]]:
-    """(target array, selection, read) for every selection of *batch*, in order."""
-    steps: list[tuple[zarr.Array, Selection, Callable[[], Any]]] = []
-    for task in batch:
+Task = IteratorTask | RegionTask
+Step = tuple[Task, zarr.Array, Selection, Callable[[], Any]]
+
+
+def _steps(tasks: Iterable[Task], iterators: Mapping[str, Any]) -> Iterator[Step]:
+    """(task, target array, selection, read) for every selection of *tasks*, claiming tasks as needed."""
+    for task in tasks:
         array = task.target.open()
         for selection in task.selections:
-            if isinstance(task, IteratorTask):
-                it = _iterator_of(task)
-                steps.append((array, selection, functools.partial(it._get_data, selection=selection)))
+            if isinstance(task, RegionTask):
+                read = functools.partial(task.source.read, selection)
             else:
-                steps.append((array, selection, functools.partial(task.source.read, selection)))
-    return steps
+                it = iterators[task.token] if task.token in iterators else _iterator_of(task)
+                read = functools.partial(it._get_data, selection=selection)
+            yield task, array, selection, read
 
 
-def run_batch(batch: Sequence[IteratorTask | RegionTask]) -> int:
-    """Write every selection of *batch*, reading the next one in a thread while the current is stored.
+def _text(selection: Selection) -> str:
+    return "[" + ", ".join(f"{s.start}:{s.stop}" for s in selection) + "]"
 
-    At most two regions are in memory; returns this worker's pid (reports count the workers).
+
+def _read(step: Step) -> np.ndarray:
+    """Read the data of *step*; a failure names the dataset, the buffer, the file and what to do."""
+    task, _, selection, read = step
+    try:
+        return np.asarray(read())
+    except HdmfZarrError:
+        raise
+    except Exception as exc:  # the iterator is the user's code: any exception, named and chained
+        where = f"dataset {task.target.where!r} of {task.target.location()}"
+        if isinstance(task, RegionTask):
+            what = (
+                f"Reading {task.source.path!r} {_text(selection)} of {task.source.location} for the {where}"
+            )
+            fix = "Check that every process can read the source file, and that nothing changes it meanwhile."
+        else:
+            what = f"The data iterator of the {where} (its buffer {_text(selection)})"
+            fix = "Fix the iterator's _get_data (with number_of_jobs=1 it runs in this process, to debug it)."
+        raise SourceReadError(
+            f"{what} failed in process {os.getpid()}: {type(exc).__name__}: {exc}. The write was stopped "
+            f"and is not presented as complete. {fix} Then write again."
+        ) from exc
+
+
+def _store(step: Step, data: np.ndarray) -> None:
+    """Store *data* at *step*; an OS failure (disk full, no permission) names the dataset and the file."""
+    task, array, selection, _ = step
+    try:
+        array[selection] = data
+    except (OSError, RuntimeError) as exc:
+        what = f"the dataset {task.target.where!r} {_text(selection)} in process {os.getpid()}"
+        failure = write_failure(exc, what=what, filename=task.target.location())
+        if failure is exc:
+            raise
+        raise failure from exc
+
+
+def run_claims(
+    tasks: Iterable[Task], report: Callable[[int], None], iterators: Mapping[str, Any] | None = None
+) -> None:
+    """Write every selection of *tasks*, reading the next one in a thread while the current is stored.
+
+    *tasks* may be claimed lazily (the next is taken when the current one's last selection is read).
+    At most two regions are in memory; *report* gets the bytes of each region stored. *iterators*
+    (token -> iterator) are the originals this process holds, used instead of unpickling a copy.
     """
-    steps = _steps(batch)
-    if not steps:
-        return os.getpid()
+    steps = _steps(tasks, iterators or {})
+    step = next(steps, None)
+    if step is None:
+        return
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-read") as reader:
-        pending = reader.submit(steps[0][2])
-        for i, (array, selection, _) in enumerate(steps):
-            data = np.asarray(pending.result())
-            if i + 1 < len(steps):
-                pending = reader.submit(steps[i + 1][2])
-            array[selection] = data
-    return os.getpid()
+        pending = reader.submit(_read, step)
+        while step is not None:
+            data = pending.result()
+            following = next(steps, None)
+            if following is not None:
+                pending = reader.submit(_read, following)
+            _store(step, data)
+            report(data.nbytes)
+            step = following
 
 
-def _run_one(task: IteratorTask | RegionTask) -> int:
+def run_batch(batch: Sequence[Task]) -> tuple[int, int]:
+    """Write every selection of *batch*; returns (this process's pid, bytes written)."""
+    written = [0]
+
+    def add(nbytes: int) -> None:
+        written[0] += nbytes
+
+    run_claims(batch, add)
+    return os.getpid(), written[0]
+
+
+def _run_one(task: Task) -> tuple[int, int]:
     return run_batch([task])
 
 
@@ -366,55 +445,68 @@ class RunReport:
     workers: dict[int, int] = field(default_factory=dict)
 
 
-def run_tasks(tasks: Sequence[IteratorTask | RegionTask], options: ParallelOptions) -> RunReport:
-    """Run *tasks* on the Dask client, or split in ``number_of_jobs`` worker processes; re-raise failures."""
+def run_tasks(
+    tasks: Sequence[Task], options: ParallelOptions, *, iterators: Mapping[str, Any] | None = None
+) -> RunReport:
+    """Run *tasks* on the Dask client, or in this process and ``number_of_jobs - 1`` worker processes.
+
+    Bytes stored advance the active progress reporter as they are written (workers report through
+    their pipes, cluster tasks as they finish). *iterators* (token -> iterator): the originals, which
+    this process uses for its share. Failures are re-raised here.
+    """
     report = RunReport()
     if not tasks:
         return report
     if options.client is not None:
-        futures = options.client.map(_run_one, list(tasks), pure=False)
-        for pid in options.client.gather(futures):
-            report.workers[pid] = report.workers.get(pid, 0) + 1
+        report.workers = _run_on_cluster(tasks, options.client)
         return report
-    for pid, count in _run_in_processes(tasks, options):
-        report.workers[pid] = report.workers.get(pid, 0) + count
+    context = options.multiprocessing_context or DEFAULT_START_METHOD
+    ctx: Any = multiprocessing.get_context(context) if not isinstance(context, BaseContext) else context
+    forked = ctx.get_start_method() == "fork"
+    if forked:
+        _check_forkable(tasks)
+    threads = options.max_threads_per_process
+    processes = Processes(
+        options.number_of_jobs,
+        ctx,
+        run=run_claims,
+        run_here=functools.partial(run_claims, iterators=iterators or {}),
+        setup=functools.partial(_init_worker, threads, forked=forked),
+        here=functools.partial(_limits, threads),
+    )
+    report.workers = run_shared(tasks, processes, on_bytes=progress.advance, describe=_describe)
     return report
 
 
-def split_evenly(tasks: Sequence[Any], parts: int) -> list[list[Any]]:
-    """*tasks* in at most *parts* contiguous runs whose lengths differ by at most one."""
-    parts = max(1, min(parts, len(tasks)))
-    bounds = [len(tasks) * k // parts for k in range(parts + 1)]
-    return [list(tasks[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
+def _run_on_cluster(tasks: Sequence[Task], client: Any) -> dict[int, int]:
+    from distributed import as_completed  # the client is a dask.distributed one
+
+    workers: dict[int, int] = {}
+    for future in as_completed(client.map(_run_one, list(tasks), pure=False)):
+        pid, nbytes = future.result()
+        progress.advance(nbytes=nbytes)
+        workers[pid] = workers.get(pid, 0) + 1
+    return workers
 
 
-def _worker_main(
-    batch: list[IteratorTask | RegionTask], max_threads: int | None, conn: Any, *, forked: bool
-) -> None:
-    """Body of one worker process: run its share of the tasks, report (pid, count, error) back."""
-    try:
-        if forked:
-            # A forked child inherits the parent's Rust thread pools without their threads: the zarrs
-            # pipeline would wait on them forever, so this child encodes with zarr's own pipeline.
-            os.environ[DISABLE_ACCELERATION_ENV] = "zarr"
-        _init_worker(max_threads)
-        run_batch(batch)
-        conn.send((os.getpid(), len(batch), None))
-    except BaseException as exc:  # the one boundary: any failure goes back to the parent, which raises it
-        conn.send((os.getpid(), 0, _portable(exc)))
-    finally:
-        conn.close()
+def _describe(task: Task) -> str:
+    more = f" and {len(task.selections) - 1} more" if len(task.selections) > 1 else ""
+    return f"dataset {task.target.where!r} {_text(task.selections[0])}{more} of {task.target.location()}"
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """*exc* with its worker traceback as a note, or a ParallelWriteError when it cannot be pickled."""
-    text = "".join(traceback.format_exception(exc))
-    try:
-        exc.add_note(f"In worker process {os.getpid()}:\n{text}")
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return ParallelWriteError(f"A worker process failed ({type(exc).__name__}): {exc}\n{text}")
-    return exc
+@contextlib.contextmanager
+def _limits(max_threads: int | None) -> Iterator[None]:
+    """Limit BLAS and OpenMP threads to ``max_threads_per_process`` while this process writes its share.
+
+    zarr's own thread pool is made once per process, so this process keeps the one it has.
+    """
+    if max_threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max_threads):
+        yield
 
 
 def forks(options: ParallelOptions) -> bool:
@@ -426,7 +518,7 @@ def forks(options: ParallelOptions) -> bool:
     return bool(ctx.get_start_method() == "fork")
 
 
-def _check_forkable(tasks: Sequence[IteratorTask | RegionTask]) -> None:
+def _check_forkable(tasks: Sequence[Task]) -> None:
     """Refuse forked workers for object stores: their clients' event loops and thread pools do not survive."""
     for task in tasks:
         if not isinstance(task.target.store, LocalStore):
@@ -435,47 +527,6 @@ def _check_forkable(tasks: Sequence[IteratorTask | RegionTask]) -> None:
                 f"{task.target.store!r}, whose client does not survive a fork. Use "
                 "multiprocessing_context='spawn' (the default) or 'forkserver'."
             )
-
-
-def _run_in_processes(
-    tasks: Sequence[IteratorTask | RegionTask], options: ParallelOptions
-) -> list[tuple[int, int]]:
-    """Start one process per share of *tasks* (each writes its own share), wait for all, re-raise."""
-    context = options.multiprocessing_context or DEFAULT_START_METHOD
-    ctx: Any = multiprocessing.get_context(context) if not isinstance(context, BaseContext) else context
-    forked = ctx.get_start_method() == "fork"
-    if forked:
-        _check_forkable(tasks)
-    running = []
-    for batch in split_evenly(tasks, options.number_of_jobs):
-        receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_worker_main,
-            args=(batch, options.max_threads_per_process, sender),
-            kwargs={"forked": forked},
-        )
-        proc.start()
-        sender.close()  # the child holds the only sending end: EOF when it dies without reporting
-        running.append((proc, receiver))
-    results, errors = [], []
-    for proc, receiver in running:
-        try:
-            pid, count, error = receiver.recv()
-        except EOFError:
-            proc.join()
-            pid, count = proc.pid or 0, 0
-            error = ParallelWriteError(
-                f"A worker process (pid {pid}) of a parallel write exited with code {proc.exitcode} "
-                "before reporting; the arrays it was writing are incomplete."
-            )
-        proc.join()
-        receiver.close()
-        results.append((pid, count))
-        if error is not None:
-            errors.append(error)
-    if errors:
-        raise errors[0]
-    return results
 
 
 __all__ = [
@@ -489,9 +540,9 @@ __all__ = [
     "iterator_tasks",
     "normalise_selection",
     "region_tasks",
+    "run_claims",
     "run_tasks",
     "source_ref",
-    "split_evenly",
     "target_for",
     "write_unit",
 ]

@@ -18,7 +18,7 @@ import pytest
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 from pynwb.testing.mock.ecephys import mock_ElectricalSeries
 
-from hdmf_zarr import NWBZarrIO
+from hdmf_zarr import NWBZarrIO, progress
 from hdmf_zarr.cli import main
 from hdmf_zarr.conversion import convert
 from hdmf_zarr.errors import ParallelWriteError
@@ -135,10 +135,22 @@ def test_iterator_write_on_the_cluster(tmp_path: Path, client: Any) -> None:
     )
     nwb = NWBFile("cluster iterator", "cluster-it", datetime(2024, 1, 1, tzinfo=UTC))
     nwb.add_acquisition(TimeSeries(name="x", data=it, unit="u", rate=1.0))
-    with NWBZarrIO(tmp_path / "it.nwb.zarr", mode="w") as io:
+    tally = progress.Tally()
+    with progress.activate(tally), NWBZarrIO(tmp_path / "it.nwb.zarr", mode="w") as io:
         io.write(nwb, client=client)
+    assert tally.nbytes == data.nbytes  # each task's bytes, counted as it finished on the cluster
     workers = set(client.run(os.getpid).values())
     assert reader_pids(log)
     assert reader_pids(log) <= workers  # every buffer was read and written on the cluster
     with NWBZarrIO(tmp_path / "it.nwb.zarr", mode="r") as io:
         np.testing.assert_array_equal(io.read().acquisition["x"].data[:], data)
+
+
+def test_progress_counts_the_bytes_the_workers_copy(tmp_path: Path, hdf5_file: Path) -> None:
+    counted = []
+    for jobs in (1, 2):
+        tally = progress.Tally()
+        with progress.activate(tally):
+            convert(hdf5_file, tmp_path / f"p{jobs}.nwb.zarr", number_of_jobs=jobs)
+        counted.append(tally.nbytes)
+    assert counted[0] == counted[1] >= ROWS * 8 * 2  # the int16 ElectricalSeries at least

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
 import types
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +18,13 @@ from hdmf.data_utils import DataChunkIterator
 from pynwb import NWBFile, TimeSeries
 from zarr.storage import MemoryStore
 
-from hdmf_zarr import NWBZarrIO, ZarrDataIO
-from hdmf_zarr.errors import ParallelWriteError, UnsupportedValueError
+from hdmf_zarr import NWBZarrIO, ZarrDataIO, progress
+from hdmf_zarr.errors import ParallelWriteError, SourceReadError, StoreWriteError, UnsupportedValueError
 from support.iterators import (
     FailingIterator,
     LocalOnlyIterator,
     RecordingIterator,
+    WorkerTroubleIterator,
     reader_pids,
     reader_threads,
 )
@@ -82,8 +85,8 @@ def test_two_jobs_use_two_processes_and_equal_the_serial_write(
     )
     assert reader_pids(tmp_path / "log1") == {os.getpid()}
     workers = reader_pids(tmp_path / "log2")
-    assert len(workers) == 2
-    assert os.getpid() not in workers  # every buffer was read (and written) by a worker
+    assert len(workers) == 2  # number_of_jobs=2: this process and one worker, each wrote buffers
+    assert os.getpid() in workers
     np.testing.assert_array_equal(_stored(tmp_path / "two.nwb.zarr"), expected)
     serial = _chunk_objects(tmp_path / "serial.nwb.zarr")
     assert len(serial) == SHAPE[0] // CHUNK[0]
@@ -102,8 +105,10 @@ def test_max_threads_per_process_is_applied_in_the_workers(
         multiprocessing_context="forkserver",
     )
     np.testing.assert_array_equal(_stored(tmp_path / "t.nwb.zarr"), expected)
-    assert len(reader_pids(tmp_path / "log")) == 2
-    assert reader_threads(tmp_path / "log") == {"1"}
+    readers = reader_pids(tmp_path / "log")
+    assert len(readers) == 2
+    worker = readers - {os.getpid()}
+    assert reader_threads(tmp_path / "log", pids=worker) == {"1"}
 
 
 def test_chunks_not_aligned_to_buffers_are_written_by_one_worker_each(
@@ -153,12 +158,98 @@ def test_an_iterator_that_cannot_be_pickled_is_named(tmp_path: Path, source: tup
         _stored(tmp_path / "p.nwb.zarr")
 
 
-def test_a_failing_worker_fails_the_write(tmp_path: Path, source: tuple[Path, np.ndarray]) -> None:
+def test_a_failing_iterator_fails_the_write(tmp_path: Path, source: tuple[Path, np.ndarray]) -> None:
+    # Buffer 30000 is read by whichever process claims it: the error is the same in each.
     it = _iterator(source[0], tmp_path / "log", FailingIterator)
-    with pytest.raises(RuntimeError, match="buffer at row 30000 is unreadable"):
+    with pytest.raises(
+        SourceReadError, match=r"'/acquisition/x/data'.*30000:40000.*buffer at row 30000 is unreadable"
+    ):
         _write(tmp_path / "f.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="forkserver")
     with pytest.raises(OSError):
         _stored(tmp_path / "f.nwb.zarr")
+
+
+def _troubled(tmp_path: Path, source: Path, trouble: str, name: str) -> WorkerTroubleIterator:
+    (tmp_path / "log").mkdir(exist_ok=True)
+    target = tmp_path / f".{name}.staging-*" / "acquisition" / "x" / "data"  # written aside, then swapped in
+    return WorkerTroubleIterator(
+        str(source),
+        str(tmp_path / "log"),
+        parent=os.getpid(),
+        trouble=trouble,
+        target=str(target),
+        buffer_shape=BUFFER,
+        chunk_shape=CHUNK,
+    )
+
+
+def test_an_iterator_failing_in_a_worker_names_the_dataset_the_file_and_the_remedy(
+    tmp_path: Path, source: tuple[Path, np.ndarray]
+) -> None:
+    it = _troubled(tmp_path, source[0], "raise", "r.nwb.zarr")
+    with pytest.raises(SourceReadError) as info:
+        _write(tmp_path / "r.nwb.zarr", it, number_of_jobs=2)
+    text = str(info.value)
+    assert "'/acquisition/x/data'" in text
+    assert re.search(rf"{tmp_path}/\.r\.nwb\.zarr\.staging-\w+/acquisition/x/data", text)
+    assert "ValueError: sensor offline at row" in text
+    assert f"process {os.getpid()}" not in text  # a worker's failure, carried here
+    assert "number_of_jobs=1" in text
+    assert isinstance(info.value, RuntimeError)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert any("In worker process" in note for note in getattr(info.value, "__notes__", []))
+    with pytest.raises(OSError):
+        _stored(tmp_path / "r.nwb.zarr")
+
+
+def test_an_os_error_in_a_worker_is_a_store_write_error_naming_dataset_and_file(
+    tmp_path: Path, source: tuple[Path, np.ndarray]
+) -> None:
+    it = _troubled(tmp_path, source[0], "block", "b.nwb.zarr")
+    with pytest.raises(StoreWriteError) as info:
+        _write(tmp_path / "b.nwb.zarr", it, number_of_jobs=2)
+    assert info.value.errno is not None
+    assert "'/acquisition/x/data'" in str(info.value)
+    assert str(info.value.filename).startswith(str(tmp_path / ".b.nwb.zarr.staging-"))
+    assert "write again" in str(info.value)
+    with pytest.raises(OSError):
+        _stored(tmp_path / "b.nwb.zarr")
+
+
+def test_a_killed_worker_fails_the_write_and_nothing_is_presented_as_complete(
+    tmp_path: Path, source: tuple[Path, np.ndarray]
+) -> None:
+    it = _troubled(tmp_path, source[0], "kill", "k.nwb.zarr")
+    with pytest.raises(ParallelWriteError, match=r"exited with code -9.*'/acquisition/x/data'.*incomplete"):
+        _write(tmp_path / "k.nwb.zarr", it, number_of_jobs=2)
+    with pytest.raises(OSError):
+        _stored(tmp_path / "k.nwb.zarr")
+
+
+class _Updates:
+    """A progress reporter that records each update and the thread it came from."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[int, str]] = []
+
+    def advance(self, nbytes: int = 0, datasets: int = 0) -> None:
+        if nbytes:
+            self.updates.append((nbytes, threading.current_thread().name))
+
+    def close(self) -> None:
+        return None
+
+
+def test_progress_advances_as_the_workers_write(tmp_path: Path, source: tuple[Path, np.ndarray]) -> None:
+    path, expected = source
+    updates = _Updates()
+    with progress.activate(updates):
+        _write(tmp_path / "pr.nwb.zarr", _iterator(path, tmp_path / "log"), number_of_jobs=2)
+    buffer_bytes = BUFFER[0] * BUFFER[1] * expected.itemsize
+    assert [n for n, _ in updates.updates] == [buffer_bytes] * (SHAPE[0] // BUFFER[0])  # one per buffer
+    from_workers = [n for n, thread in updates.updates if thread == "hdmf_zarr-jobs"]
+    worker_buffers = sum(1 for p in (tmp_path / "log").iterdir() if not p.name.startswith(f"{os.getpid()}-"))
+    assert len(from_workers) == worker_buffers >= 1  # each buffer a worker stored, reported when stored
 
 
 def test_memory_store_is_refused(tmp_path: Path, source: tuple[Path, np.ndarray]) -> None:
@@ -213,5 +304,5 @@ def test_forked_workers_inherit_an_iterator_that_cannot_be_pickled(
     it = _iterator(path, tmp_path / "log", LocalOnlyIterator)
     _write(tmp_path / "inh.nwb.zarr", it, number_of_jobs=2, multiprocessing_context="fork")
     assert len(reader_pids(tmp_path / "log")) == 2
-    assert os.getpid() not in reader_pids(tmp_path / "log")
+    assert os.getpid() in reader_pids(tmp_path / "log")
     np.testing.assert_array_equal(_stored(tmp_path / "inh.nwb.zarr"), expected)

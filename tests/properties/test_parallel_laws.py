@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hdmf_zarr.parallel import Selection, group_selections, split_evenly
+from hdmf_zarr.parallel import Selection, group_selections
+from hdmf_zarr.taskpool import _Claims
 
 
 @st.composite
@@ -52,10 +54,31 @@ def test_aligned_selections_are_each_their_own_group(
     assert len(groups) == len(selections)
 
 
-@given(st.lists(st.integers(), max_size=50), st.integers(1, 8))
-def test_split_evenly_keeps_order_and_balances(items: list[int], parts: int) -> None:
-    runs = split_evenly(items, parts)
-    assert list(itertools.chain(*runs)) == items
-    assert len(runs) <= parts
-    if runs:
-        assert max(map(len, runs)) - min(map(len, runs)) <= 1
+@given(st.integers(0, 40), st.integers(1, 6), st.lists(st.integers(0, 5), max_size=200))
+def test_every_task_is_claimed_once_and_each_process_starts_with_its_own(
+    total: int, processes: int, turns: list[int]
+) -> None:
+    # Processes take turns in any order (as they would, at different speeds); each starts with task k.
+    processes = max(1, min(processes, total))
+    ctx = multiprocessing.get_context("spawn")
+    claims = _Claims(ctx.Value("q", processes), ctx.Event(), total=total)
+    tasks = list(range(total))
+    streams = [claims.claimed(tasks, k, lambda _: None) for k in range(min(processes, total))]
+    taken: list[list[int]] = [[] for _ in streams]
+    order = [t % len(streams) for t in turns] if streams else []
+    for k in [*order, *itertools.chain.from_iterable(itertools.repeat(range(len(streams)), total + 1))]:
+        item = next(streams[k], None)
+        if item is not None:
+            taken[k].append(item)
+    assert sorted(itertools.chain(*taken)) == tasks
+    assert all(run[0] == k for k, run in enumerate(taken))
+
+
+def test_a_stopped_run_claims_nothing_more() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    claims = _Claims(ctx.Value("q", 2), ctx.Event(), total=10)
+    first = claims.claimed(list(range(10)), 0, lambda _: None)
+    assert next(first) == 0
+    claims.stop.set()
+    assert list(first) == []
+    assert list(claims.claimed(list(range(10)), 1, lambda _: None)) == []

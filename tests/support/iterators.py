@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -45,9 +47,9 @@ def reader_pids(log_dir: Path) -> set[int]:
     return {int(p.name.split("-")[0]) for p in log_dir.iterdir()}
 
 
-def reader_threads(log_dir: Path) -> set[str]:
-    """zarr's ``threading.max_workers`` in the processes that read buffers."""
-    return {p.read_text() for p in log_dir.iterdir()}
+def reader_threads(log_dir: Path, pids: set[int] | None = None) -> set[str]:
+    """zarr's ``threading.max_workers`` in the processes that read buffers (those in *pids*, if given)."""
+    return {p.read_text() for p in log_dir.iterdir() if pids is None or int(p.name.split("-")[0]) in pids}
 
 
 class LocalOnlyIterator(RecordingIterator):
@@ -64,3 +66,37 @@ class FailingIterator(RecordingIterator):
         if selection[0].start == 30_000:
             raise RuntimeError("buffer at row 30000 is unreadable")
         return super()._get_data(selection)
+
+
+class WorkerTroubleIterator(RecordingIterator):
+    """A RecordingIterator that misbehaves in every process but *parent*, on each buffer it reads there.
+
+    ``trouble``: "raise" (an exception from the iterator), "kill" (the process kills itself with
+    SIGKILL), or "block" (a regular file where the buffer's chunk folder goes: storing it fails with an
+    OSError; *target* is a glob pattern of the array's folder). A worker always reads at least one
+    buffer, so the trouble always happens in a worker.
+    """
+
+    def __init__(
+        self, source: str, log_dir: str, *, parent: int, trouble: str, target: str, **kwargs: Any
+    ) -> None:
+        self._parent, self._trouble, self._target = parent, trouble, target
+        super().__init__(source, log_dir, **kwargs)
+
+    def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
+        data = super()._get_data(selection)
+        if os.getpid() == self._parent:
+            return data
+        if self._trouble == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self._trouble == "raise":
+            raise ValueError(f"sensor offline at row {selection[0].start}")
+        first_chunk = selection[0].start // self.chunk_shape[0]
+        for folder in glob.glob(self._target):  # the folder being written (a staging folder)
+            Path(folder, "c").mkdir(parents=True, exist_ok=True)
+            Path(folder, "c", str(first_chunk)).write_text("not a folder")
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
+        extra = {"parent": self._parent, "trouble": self._trouble, "target": self._target}
+        return {**super()._to_dict(), **extra}

@@ -10,6 +10,8 @@ writes them) and array-likes that live only here.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 from typing import Any
 
 from hdmf.data_utils import GenericDataChunkIterator
@@ -67,13 +69,18 @@ async def write_distributed(queued: list[Queued], options: ParallelOptions | Non
         return queued
     tasks: list[IteratorTask | RegionTask] = []
     rest: list[Queued] = []
+    originals: dict[str, Any] = {}  # this process writes a share too, with the iterators it holds
     for plan, array in queued:
         found = _tasks(plan, array, options)
         if found is None:
             rest.append((plan, array))
-        else:
-            tasks.extend(found)
+            continue
+        tasks.extend(found)
+        originals.update((t.token, plan.data) for t in found if isinstance(t, IteratorTask))
     if tasks:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, run_tasks, tasks, options)
+        # A thread of its own: this process writes its share through zarr's event loop and thread
+        # pool, so the run must not hold one of that pool's threads (it may have only one).
+        run = functools.partial(run_tasks, tasks, options, iterators=originals)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-share") as own:
+            await asyncio.get_running_loop().run_in_executor(own, run)
     return rest
