@@ -165,20 +165,26 @@ def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
             )
 
 
-async def _write_nodes(store: Store, plan: WritePlan, zarr_format: fmt.ZarrFormat) -> dict[str, NodeMetadata]:
+async def _write_nodes(
+    store: Store, plan: WritePlan, zarr_format: fmt.ZarrFormat, puts: bulk.NewObjects
+) -> dict[str, NodeMetadata]:
+    """Make every node's metadata; the documents of new nodes go to *puts* as they are made."""
     nodes: dict[str, NodeMetadata] = {}
-    for group in plan.groups:
-        nodes[group.path] = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
-    for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
-        nodes[a.path] = await array_metadata(a, zarr_format)
-    # The root document is written last, once, with the consolidated block (see consolidate()).
-    updated = {g.path for g in plan.groups if g.exists}
-    new_docs: list[tuple[str, Buffer]] = []
     changed_docs: list[tuple[str, Buffer]] = []
-    for path, meta in nodes.items():
-        if path != paths.ROOT:
-            (changed_docs if path in updated else new_docs).extend(_documents(path, meta))
-    await bulk.put_new(store, new_docs)
+    # The root document is written last, once, with the consolidated block (see consolidate()).
+    for group in plan.groups:
+        meta = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
+        nodes[group.path] = meta
+        if group.path != paths.ROOT:
+            docs = _documents(group.path, meta)
+            if group.exists:
+                changed_docs.extend(docs)
+            else:
+                puts.add(docs)
+    for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
+        array_meta = await array_metadata(a, zarr_format)
+        nodes[a.path] = array_meta
+        puts.add(_documents(a.path, array_meta))
     await bulk.put_existing(store, changed_docs)
     return nodes
 
@@ -313,31 +319,35 @@ def _where(store: Store, path: str) -> str:
 
 
 async def _write_data(
-    store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata], parallel: ParallelOptions | None
+    store: Store,
+    plan: WritePlan,
+    nodes: dict[str, NodeMetadata],
+    parallel: ParallelOptions | None,
+    puts: bulk.NewObjects,
 ) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
     values, serial = [], []
-    encoded: list[tuple[str, Any]] = []
     for a in plan.arrays:
         if a.inline:
             continue
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
         if a.kind is DataKind.LEGACY_OBJECT:
-            encoded.extend(encode_chunks(a.path, a.options["legacy"], a.data))
+            puts.add(encode_chunks(a.path, a.options["legacy"], a.data))
             continue
         chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
         if chunk is not None:
-            encoded.append(chunk)
+            puts.add([chunk])
             continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= SMALL_ARRAY_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:
             serial.append((a, array))
-    await bulk.put_new(store, encoded)
     await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
+    if serial and parallel is not None and parallel.enabled:
+        await puts.drain()  # worker processes open the arrays from the store
     rest = await write_distributed(serial, parallel)
     progress.advance(datasets=len(serial) - len(rest))  # written by worker processes
     for a, array in rest:
@@ -372,8 +382,10 @@ def run_plan(
     dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
     async def _run() -> dict[str, NodeMetadata]:
-        nodes = await _write_nodes(store, plan, zarr_format)
-        await _write_data(store, plan, nodes, parallel)
+        # Small objects (documents, single chunks) are written by threads while the next are made.
+        async with bulk.NewObjects(store) as puts:
+            nodes = await _write_nodes(store, plan, zarr_format, puts)
+            await _write_data(store, plan, nodes, parallel, puts)
         return nodes
 
     with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):
