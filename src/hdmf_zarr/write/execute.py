@@ -39,6 +39,7 @@ from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 from hdmf_zarr.write.prefetch import prefetched
+from hdmf_zarr.write.rowchunks import RowChunkWriter, row_chunk_rows
 from hdmf_zarr.write.slabs import write_slabs
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -326,6 +327,7 @@ async def _write_data(
     puts: bulk.NewObjects,
 ) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
+    row_chunks = RowChunkWriter(store)  # large local arrays: a few chunks in memory at a time
     values, serial = [], []
     for a in plan.arrays:
         if a.inline:
@@ -339,12 +341,18 @@ async def _write_data(
         if chunk is not None:
             puts.add([chunk])
             continue
+        rows = row_chunk_rows(store, meta, a.data) if a.kind is DataKind.VALUES else None
+        if rows is not None:
+            assert isinstance(meta, ArrayV3Metadata)
+            values.append(_naming(store, a.path, row_chunks.write(a.path, meta, a.data, rows)))
+            continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= SMALL_ARRAY_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:
             serial.append((a, array))
-    await asyncio.gather(*values)
+    async with row_chunks:
+        await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
     if serial and parallel is not None and parallel.enabled:
         await puts.drain()  # worker processes open the arrays from the store
