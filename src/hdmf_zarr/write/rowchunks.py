@@ -3,10 +3,12 @@
 Layer: write. For the default codec chain (``bytes`` little-endian, then Blosc) and chunks that cut
 only the first axis, every stored chunk is the Blosc-compressed little-endian bytes of a run of whole
 rows (the last one padded with the fill value): a contiguous view of the array, encoded without a
-copy. Writer threads encode and write one chunk each (Blosc and file syscalls release the GIL), at
-most ``CHUNKS_IN_FLIGHT`` at once for the whole write, so memory holds a few chunks' outputs, not
-slabs of raw, shuffled and compressed copies. Chunks equal to the fill value are not stored, as zarr
-does unless ``array.write_empty_chunks`` is set. Other arrays and stores go through zarr (slabs.py).
+copy. Chunks are encoded one after the other by the event loop's thread (Blosc is fast; one thread
+keeps the allocator from holding freed chunk buffers per thread) and written to their files by writer
+threads (file syscalls release the GIL), at most ``CHUNKS_IN_FLIGHT`` at once for the whole write, so
+memory holds a few chunks' outputs, not slabs of raw, shuffled and compressed copies. Chunks equal to
+the fill value are not stored, as zarr does unless ``array.write_empty_chunks`` is set. Other arrays
+and stores go through zarr (slabs.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Final
 
-import numcodecs
 import numpy as np
 import zarr
 from zarr.abc.store import Store
@@ -72,14 +73,8 @@ def _only(block: np.ndarray, fill: Any) -> bool:
     )
 
 
-def _write_chunk(
-    codec: numcodecs.Blosc, target: str, data: np.ndarray, start: int, rows: int, fill: Any
-) -> None:
-    """Encode and store the chunk of *data* from row *start* at *target* (a writer thread)."""
-    chunk = _chunk(data, start, rows, fill)
-    if chunk is None:
-        return
-    payload = codec.encode(chunk)
+def _store_chunk(target: str, payload: bytes) -> None:
+    """Write one encoded chunk to its file (a writer thread: file syscalls release the GIL)."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "wb") as fh:
         fh.write(payload)
@@ -121,7 +116,11 @@ class RowChunkWriter:
         async def one(index: int) -> None:
             target = os.path.join(base, "c", f"{index}{tail}")
             async with self._gate:
-                await loop.run_in_executor(pool, _write_chunk, codec, target, data, index * rows, rows, fill)
+                # Encoded here, stored by a thread: large buffers are allocated by one thread only, so
+                # the allocator does not keep a few chunks' worth of freed memory per writer thread.
+                chunk = _chunk(data, index * rows, rows, fill)
+                if chunk is not None:
+                    await loop.run_in_executor(pool, _store_chunk, target, codec.encode(chunk))
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(-(-data.shape[0] // rows))]
         try:
