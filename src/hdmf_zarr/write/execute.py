@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import json
 import warnings
@@ -20,7 +21,7 @@ from hdmf.data_utils import AbstractDataChunkIterator
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray, init_array
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata
+from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata, parse_attributes
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
@@ -50,6 +51,9 @@ MAX_CONCURRENT_WRITES = 64
 COPY_BLOCK_BYTES = 64 << 20
 
 _TEMPLATES: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: Validated array metadata without attributes, by document (see _with_attributes); at most MAX_VALIDATED.
+_VALIDATED: dict[str, ArrayV2Metadata | ArrayV3Metadata] = {}
+MAX_VALIDATED = 4096
 
 
 def _codec_key(value: Any) -> Any:
@@ -116,15 +120,37 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
     if "fill_value" in plan.options:
         doc["fill_value"] = _fill_json(plan.options["fill_value"])
     doc["shape"] = list(plan.shape)
-    doc["attributes"] = plan.attributes
+    doc.pop("attributes", None)
     if zarr_format == 2:
         doc["chunks"] = list(chunks)
-        return ArrayV2Metadata.from_dict(doc)
+        return _with_attributes(doc, plan.attributes, ArrayV2Metadata)
     doc["chunk_grid"] = {"name": "regular", "configuration": {"chunk_shape": list(chunks)}}
     doc.pop("dimension_names", None)
     if plan.dimension_names and len(plan.dimension_names) == len(plan.shape):
         doc["dimension_names"] = list(plan.dimension_names)
-    return ArrayV3Metadata.from_dict(doc)
+    return _with_attributes(doc, plan.attributes, ArrayV3Metadata)
+
+
+def _with_attributes[M: (ArrayV2Metadata, ArrayV3Metadata)](
+    doc: dict[str, Any], attributes: Any, kind: type[M]
+) -> M:
+    """The metadata of *doc* (a document without attributes) with *attributes*.
+
+    Files hold thousands of arrays alike but for their attributes (every series' ``data``): the
+    document is read and validated once (``from_dict`` is most of a node's planning cost), and each
+    array gets a copy of that record with its own attributes dict.
+    """
+    key = json.dumps(doc, sort_keys=True)
+    base = _VALIDATED.get(key)
+    if base is None:
+        if len(_VALIDATED) >= MAX_VALIDATED:
+            _VALIDATED.clear()
+        base = kind.from_dict({**doc, "attributes": {}})
+        _VALIDATED[key] = base
+    assert isinstance(base, kind)
+    record = copy.copy(base)
+    object.__setattr__(record, "attributes", parse_attributes(attributes))  # a frozen record: set once, here
+    return record
 
 
 def _fill_json(value: Any) -> Any:
