@@ -380,8 +380,8 @@ async def _write_data(
     async with row_chunks:
         await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
-    if serial and parallel is not None and parallel.enabled:
-        await puts.drain()  # worker processes open the arrays from the store
+    if serial:  # worker processes open these arrays, and a growing iterator rewrites its document
+        await puts.drain()
     rest = await write_distributed(serial, parallel)
     progress.advance(datasets=len(serial) - len(rest))  # written by worker processes
     for a, array in rest:
