@@ -3,12 +3,12 @@
 Layer: write. For the default codec chain (``bytes`` little-endian, then Blosc) and chunks that cut
 only the first axis, every stored chunk is the Blosc-compressed little-endian bytes of a run of whole
 rows (the last one padded with the fill value): a contiguous view of the array, encoded without a
-copy. Chunks are encoded one after the other by the event loop's thread (Blosc is fast; one thread
-keeps the allocator from holding freed chunk buffers per thread) and written to their files by writer
-threads (file syscalls release the GIL), at most ``CHUNKS_IN_FLIGHT`` at once for the whole write, so
-memory holds a few chunks' outputs, not slabs of raw, shuffled and compressed copies. Chunks equal to
-the fill value are not stored, as zarr does unless ``array.write_empty_chunks`` is set. Other arrays
-and stores go through zarr (slabs.py).
+copy. ``CHUNKS_IN_FLIGHT`` writer threads each encode a chunk and write it to its file (Blosc and file
+syscalls release the GIL), so memory holds a few chunks' outputs, not slabs of raw, shuffled and
+compressed copies. Each thread's allocator arena keeps about one chunk's freed buffers (about 3 MiB
+for 1 MiB chunks): two threads encode on two cores for about 1 MiB more than one thread would hold.
+Chunks equal to the fill value are not stored, as zarr does unless ``array.write_empty_chunks`` is
+set. Other arrays and stores go through zarr (slabs.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hdmf_zarr import bulk, paths
 from hdmf_zarr.write.fastpath import blosc_for
 
 #: Chunks encoded or being written at once, over every array of one write.
-CHUNKS_IN_FLIGHT: Final = 3
+CHUNKS_IN_FLIGHT: Final = 2
 
 
 def row_chunk_rows(store: Store, meta: ArrayV2Metadata | ArrayV3Metadata, data: Any) -> int | None:
@@ -73,8 +73,12 @@ def _only(block: np.ndarray, fill: Any) -> bool:
     )
 
 
-def _store_chunk(target: str, payload: bytes) -> None:
-    """Write one encoded chunk to its file (a writer thread: file syscalls release the GIL)."""
+def _write_chunk(codec: Any, target: str, data: np.ndarray, start: int, rows: int, fill: Any) -> None:
+    """Encode the chunk of *data* from row *start* and store it at *target* (a writer thread)."""
+    chunk = _chunk(data, start, rows, fill)
+    if chunk is None:
+        return
+    payload = codec.encode(chunk)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "wb") as fh:
         fh.write(payload)
@@ -116,11 +120,7 @@ class RowChunkWriter:
         async def one(index: int) -> None:
             target = os.path.join(base, "c", f"{index}{tail}")
             async with self._gate:
-                # Encoded here, stored by a thread: large buffers are allocated by one thread only, so
-                # the allocator does not keep a few chunks' worth of freed memory per writer thread.
-                chunk = _chunk(data, index * rows, rows, fill)
-                if chunk is not None:
-                    await loop.run_in_executor(pool, _store_chunk, target, codec.encode(chunk))
+                await loop.run_in_executor(pool, _write_chunk, codec, target, data, index * rows, rows, fill)
 
         tasks = [asyncio.ensure_future(one(i)) for i in range(-(-data.shape[0] // rows))]
         try:
