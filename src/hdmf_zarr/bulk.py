@@ -24,6 +24,8 @@ MAX_CONCURRENT_PUTS = 64
 _THREADS = 4
 #: New objects handed to a writer thread at once by :class:`NewObjects` (a few hundred small files).
 STREAM_BATCH = 256
+#: Batches started and not yet written at most (memory stays bounded when the disk is slower).
+QUEUED_BATCHES = 4 * _THREADS
 
 
 def _local_root(store: Store) -> Path | None:
@@ -118,11 +120,16 @@ class NewObjects:
     async def __aenter__(self) -> NewObjects:
         return self
 
-    def add(self, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
-        """Put *items* (keys not in the store yet); on a local folder, start writing a full batch now."""
+    async def add(self, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
+        """Put *items* (keys not in the store yet); on a local folder, start writing a full batch now.
+
+        When the disk lags, this waits for the oldest batch: at most ``QUEUED_BATCHES`` are held.
+        """
         self._pending.extend((k, _as_bytes(v)) for k, v in items)
         if self._root is not None and len(self._pending) >= self._batch:
             self._start()
+            while len(self._started) > QUEUED_BATCHES:
+                await asyncio.wrap_future(self._started.pop(0))
 
     def _start(self) -> None:
         assert self._root is not None

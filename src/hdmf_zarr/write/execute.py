@@ -207,11 +207,11 @@ async def _write_nodes(
             if group.exists:
                 changed_docs.extend(docs)
             else:
-                puts.add(docs)
+                await puts.add(docs)
     for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
         array_meta = await array_metadata(a, zarr_format)
         nodes[a.path] = array_meta
-        puts.add(_documents(a.path, array_meta))
+        await puts.add(_documents(a.path, array_meta))
     await bulk.put_existing(store, changed_docs)
     return nodes
 
@@ -361,11 +361,11 @@ async def _write_data(
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
         if a.kind is DataKind.LEGACY_OBJECT:
-            puts.add(encode_chunks(a.path, a.options["legacy"], a.data))
+            await puts.add(encode_chunks(a.path, a.options["legacy"], a.data))
             continue
         chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
         if chunk is not None:
-            puts.add([chunk])
+            await puts.add([chunk])
             continue
         rows = row_chunk_rows(store, meta, a.data) if a.kind is DataKind.VALUES else None
         if rows is not None:
