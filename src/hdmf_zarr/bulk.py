@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 from zarr.abc.store import Store
 from zarr.core.buffer import Buffer, default_buffer_prototype
@@ -21,6 +22,10 @@ from zarr.storage import LocalStore
 #: Concurrent requests for stores reached over a network (bounded to keep memory and sockets bounded).
 MAX_CONCURRENT_PUTS = 64
 _THREADS = 4
+#: New objects handed to a writer thread at once by :class:`NewObjects` (a few hundred small files).
+STREAM_BATCH = 256
+#: Batches started and not yet written at most (memory stays bounded when the disk is slower).
+QUEUED_BATCHES = 4 * _THREADS
 
 
 def _local_root(store: Store) -> Path | None:
@@ -92,6 +97,73 @@ async def put_existing(store: Store, items: Iterable[tuple[str, Buffer | bytes]]
             await store.set(key, buf)
 
     await asyncio.gather(*(put(k, v) for k, v in items))
+
+
+class NewObjects:
+    """New objects put while the caller goes on producing the next ones (``async with``).
+
+    On a local folder, every ``STREAM_BATCH`` objects added go to a writer thread at once: file
+    syscalls release the GIL, so the files of the first nodes are written while the next nodes' documents
+    are made. Other stores get their objects put concurrently when the block ends. Leaving the block
+    waits for every write started (also on an error, so that nothing is written after the caller's
+    clean-up); the first write that failed is raised.
+    """
+
+    def __init__(self, store: Store, *, batch: int = STREAM_BATCH) -> None:
+        self._store = store
+        self._root = _local_root(store)
+        self._batch = batch
+        self._pending: list[tuple[str, bytes]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: list[Future[None]] = []
+
+    async def __aenter__(self) -> NewObjects:
+        return self
+
+    async def add(self, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
+        """Put *items* (keys not in the store yet); on a local folder, start writing a full batch now.
+
+        When the disk lags, this waits for the oldest batch: at most ``QUEUED_BATCHES`` are held.
+        """
+        self._pending.extend((k, _as_bytes(v)) for k, v in items)
+        if self._root is not None and len(self._pending) >= self._batch:
+            self._start()
+            while len(self._started) > QUEUED_BATCHES:
+                await asyncio.wrap_future(self._started.pop(0))
+
+    def _start(self) -> None:
+        assert self._root is not None
+        batch, self._pending = sorted(self._pending, key=lambda kv: kv[0]), []
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="hdmf_zarr-put")
+        self._started.append(self._pool.submit(_write_files, self._root, batch))
+
+    async def drain(self) -> None:
+        """Put every object added so far and wait for it (e.g. before other processes read them)."""
+        pending, self._pending = self._pending, []
+        if pending and self._root is None:
+            await put_existing(self._store, pending)
+        elif pending:
+            self._pending = pending
+            self._start()
+        started, self._started = self._started, []
+        outcomes = await asyncio.gather(*(asyncio.wrap_future(f) for f in started), return_exceptions=True)
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if kind is None:
+                await self.drain()
+            else:  # the caller failed: let the writes already started end, then report the caller's error
+                self._pending = []
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in self._started), return_exceptions=True)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def local_path(store: Store, key: str) -> str | None:

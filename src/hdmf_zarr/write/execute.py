@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import json
 import warnings
@@ -20,7 +21,7 @@ from hdmf.data_utils import AbstractDataChunkIterator
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray, init_array
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata
+from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata, parse_attributes
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
@@ -39,6 +40,7 @@ from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 from hdmf_zarr.write.prefetch import prefetched
+from hdmf_zarr.write.rowchunks import RowChunkWriter, row_chunk_rows
 from hdmf_zarr.write.slabs import write_slabs
 
 NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
@@ -49,6 +51,9 @@ MAX_CONCURRENT_WRITES = 64
 COPY_BLOCK_BYTES = 64 << 20
 
 _TEMPLATES: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: Validated array metadata without attributes, by document (see _with_attributes); at most MAX_VALIDATED.
+_VALIDATED: dict[str, ArrayV2Metadata | ArrayV3Metadata] = {}
+MAX_VALIDATED = 4096
 
 
 def _codec_key(value: Any) -> Any:
@@ -115,15 +120,37 @@ async def array_metadata(plan: ArrayPlan, zarr_format: fmt.ZarrFormat) -> ArrayV
     if "fill_value" in plan.options:
         doc["fill_value"] = _fill_json(plan.options["fill_value"])
     doc["shape"] = list(plan.shape)
-    doc["attributes"] = plan.attributes
+    doc.pop("attributes", None)
     if zarr_format == 2:
         doc["chunks"] = list(chunks)
-        return ArrayV2Metadata.from_dict(doc)
+        return _with_attributes(doc, plan.attributes, ArrayV2Metadata)
     doc["chunk_grid"] = {"name": "regular", "configuration": {"chunk_shape": list(chunks)}}
     doc.pop("dimension_names", None)
     if plan.dimension_names and len(plan.dimension_names) == len(plan.shape):
         doc["dimension_names"] = list(plan.dimension_names)
-    return ArrayV3Metadata.from_dict(doc)
+    return _with_attributes(doc, plan.attributes, ArrayV3Metadata)
+
+
+def _with_attributes[M: (ArrayV2Metadata, ArrayV3Metadata)](
+    doc: dict[str, Any], attributes: Any, kind: type[M]
+) -> M:
+    """The metadata of *doc* (a document without attributes) with *attributes*.
+
+    Files hold thousands of arrays alike but for their attributes (every series' ``data``): the
+    document is read and validated once (``from_dict`` is most of a node's planning cost), and each
+    array gets a copy of that record with its own attributes dict.
+    """
+    key = json.dumps(doc, sort_keys=True)
+    base = _VALIDATED.get(key)
+    if base is None:
+        if len(_VALIDATED) >= MAX_VALIDATED:
+            _VALIDATED.clear()
+        base = kind.from_dict({**doc, "attributes": {}})
+        _VALIDATED[key] = base
+    assert isinstance(base, kind)
+    record = copy.copy(base)
+    object.__setattr__(record, "attributes", parse_attributes(attributes))  # a frozen record: set once, here
+    return record
 
 
 def _fill_json(value: Any) -> Any:
@@ -165,20 +192,26 @@ def _check_new(plan: WritePlan, known: Mapping[str, NodeMetadata]) -> None:
             )
 
 
-async def _write_nodes(store: Store, plan: WritePlan, zarr_format: fmt.ZarrFormat) -> dict[str, NodeMetadata]:
+async def _write_nodes(
+    store: Store, plan: WritePlan, zarr_format: fmt.ZarrFormat, puts: bulk.NewObjects
+) -> dict[str, NodeMetadata]:
+    """Make every node's metadata; the documents of new nodes go to *puts* as they are made."""
     nodes: dict[str, NodeMetadata] = {}
-    for group in plan.groups:
-        nodes[group.path] = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
-    for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
-        nodes[a.path] = await array_metadata(a, zarr_format)
-    # The root document is written last, once, with the consolidated block (see consolidate()).
-    updated = {g.path for g in plan.groups if g.exists}
-    new_docs: list[tuple[str, Buffer]] = []
     changed_docs: list[tuple[str, Buffer]] = []
-    for path, meta in nodes.items():
-        if path != paths.ROOT:
-            (changed_docs if path in updated else new_docs).extend(_documents(path, meta))
-    await bulk.put_new(store, new_docs)
+    # The root document is written last, once, with the consolidated block (see consolidate()).
+    for group in plan.groups:
+        meta = GroupMetadata(attributes=group.attributes, zarr_format=zarr_format)
+        nodes[group.path] = meta
+        if group.path != paths.ROOT:
+            docs = _documents(group.path, meta)
+            if group.exists:
+                changed_docs.extend(docs)
+            else:
+                await puts.add(docs)
+    for a in plan.arrays:  # sequential: CPU-bound, and the template cache fills on the first of a kind
+        array_meta = await array_metadata(a, zarr_format)
+        nodes[a.path] = array_meta
+        await puts.add(_documents(a.path, array_meta))
     await bulk.put_existing(store, changed_docs)
     return nodes
 
@@ -313,31 +346,42 @@ def _where(store: Store, path: str) -> str:
 
 
 async def _write_data(
-    store: Store, plan: WritePlan, nodes: dict[str, NodeMetadata], parallel: ParallelOptions | None
+    store: Store,
+    plan: WritePlan,
+    nodes: dict[str, NodeMetadata],
+    parallel: ParallelOptions | None,
+    puts: bulk.NewObjects,
 ) -> None:
     sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
+    row_chunks = RowChunkWriter(store)  # large local arrays: a few chunks in memory at a time
     values, serial = [], []
-    encoded: list[tuple[str, Any]] = []
     for a in plan.arrays:
         if a.inline:
             continue
         meta = nodes[a.path]
         assert not isinstance(meta, GroupMetadata)
         if a.kind is DataKind.LEGACY_OBJECT:
-            encoded.extend(encode_chunks(a.path, a.options["legacy"], a.data))
+            await puts.add(encode_chunks(a.path, a.options["legacy"], a.data))
             continue
         chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
         if chunk is not None:
-            encoded.append(chunk)
+            await puts.add([chunk])
+            continue
+        rows = row_chunk_rows(store, meta, a.data) if a.kind is DataKind.VALUES else None
+        if rows is not None:
+            assert isinstance(meta, ArrayV3Metadata)
+            values.append(_naming(store, a.path, row_chunks.write(a.path, meta, a.data, rows)))
             continue
         array = _array(store, a.path, meta, large=_nbytes(a) >= SMALL_ARRAY_BYTES)
         if a.kind is DataKind.VALUES:
             values.append(_naming(store, a.path, _write_values(array, a.data, sem)))
         else:
             serial.append((a, array))
-    await bulk.put_new(store, encoded)
-    await asyncio.gather(*values)
+    async with row_chunks:
+        await asyncio.gather(*values)
     progress.advance(datasets=_user_datasets(plan) - len(serial))
+    if serial:  # worker processes open these arrays, and a growing iterator rewrites its document
+        await puts.drain()
     rest = await write_distributed(serial, parallel)
     progress.advance(datasets=len(serial) - len(rest))  # written by worker processes
     for a, array in rest:
@@ -372,8 +416,10 @@ def run_plan(
     dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
     async def _run() -> dict[str, NodeMetadata]:
-        nodes = await _write_nodes(store, plan, zarr_format)
-        await _write_data(store, plan, nodes, parallel)
+        # Small objects (documents, single chunks) are written by threads while the next are made.
+        async with bulk.NewObjects(store) as puts:
+            nodes = await _write_nodes(store, plan, zarr_format, puts)
+            await _write_data(store, plan, nodes, parallel, puts)
         return nodes
 
     with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):

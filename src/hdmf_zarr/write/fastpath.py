@@ -26,7 +26,8 @@ _SHUFFLE = {
 MAX_BYTES = 1 << 20
 
 
-def _blosc_for(meta: ArrayV3Metadata) -> numcodecs.Blosc | None:
+def blosc_for(meta: ArrayV3Metadata) -> numcodecs.Blosc | None:
+    """The numcodecs Blosc that encodes a chunk of *meta* to its stored bytes, or None for other chains."""
     codecs = meta.codecs
     if len(codecs) != 2 or not isinstance(codecs[0], BytesCodec) or not isinstance(codecs[1], BloscCodec):
         return None
@@ -58,7 +59,7 @@ def encode_single_chunk(
         return None
     if getattr(meta.chunk_key_encoding, "name", "default") != "default":
         return None
-    codec = _blosc_for(meta)
+    codec = blosc_for(meta)
     if codec is None:
         return None
     little = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<"))
