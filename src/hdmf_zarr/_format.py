@@ -198,9 +198,10 @@ class WriteMarkRecord:
     pid: int
     token: str  # unique per write: a writer that reads its own token back holds the mark
     writer: str  # package and version that wrote the mark
+    conversion_of: str | None = None  # the source file, when the write is a conversion (optional key)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "mode": self.mode,
             "started": self.started,
             "host": self.host,
@@ -208,6 +209,9 @@ class WriteMarkRecord:
             "token": self.token,
             "writer": self.writer,
         }
+        if self.conversion_of is not None:
+            out["conversion_of"] = self.conversion_of
+        return out
 
     @classmethod
     def from_json(cls, obj: object, *, where: str) -> Self:
@@ -221,13 +225,14 @@ class WriteMarkRecord:
             pid=pid if isinstance(pid, int) else -1,
             token=_optional_str(obj, "token") or "",
             writer=_optional_str(obj, "writer") or "?",
+            conversion_of=_optional_str(obj, "conversion_of"),
         )
 
     def describe(self) -> str:
-        return (
-            f"a write in mode {self.mode!r} started at {self.started} by process {self.pid} on {self.host} "
-            f"({self.writer})"
-        )
+        what = f"a write in mode {self.mode!r}"
+        if self.conversion_of is not None:
+            what = f"a conversion of {self.conversion_of!r} (mode {self.mode!r})"
+        return f"{what} started at {self.started} by process {self.pid} on {self.host} ({self.writer})"
 
 
 def encode_reference_attr(record: ReferenceRecord, zarr_format: ZarrFormat) -> dict[str, Any]:

@@ -5,8 +5,11 @@ Layer: applications. New local Zarr folders and zip files are already staged by 
 written here under a hidden sibling name (``.<stem>.partial-<id><suffix>``) and renamed into place at
 the end, so a failed or killed (``kill -9``) conversion never leaves a file at the destination, and
 ``force_overwrite`` replaces the old file only once the new one is complete. An object-store prefix
-cannot be renamed: the store layer marks an unfinished write, and a failed run deletes the objects it
-wrote (objects already under the prefix stay)."""
+cannot be renamed: the conversion puts the in-progress mark first (naming its source) and the root
+document last, so readers of a killed conversion's prefix are told it holds no completed file, and a
+failed run deletes the objects it wrote (objects already under the prefix stay). A retry replaces the
+leftovers of a killed conversion whose process is known to be gone (it ran on this host); those of
+a writer that may still run (another host) only with ``force_overwrite`` (docs/safety.md)."""
 
 from __future__ import annotations
 
@@ -104,6 +107,41 @@ def _url_keys(url: str, storage_options: Mapping[str, Any] | None) -> tuple[Any,
     return store, sync(_keys(store))
 
 
+def reclaim_interrupted(
+    dst: StoreLike, storage_options: Mapping[str, Any] | None, *, force_overwrite: bool
+) -> bool:
+    """Whether the conversion to *dst* replaces the leftovers of an interrupted write of a new file.
+
+    True when the prefix holds an in-progress mark and no completed file, and the marking process is
+    gone (it ran on this host) or *force_overwrite* is set. Raises StoreExistsError when that process
+    may still run (another host) and *force_overwrite* is not set. False otherwise (nothing to replace,
+    or a completed file, which the store layer handles).
+    """
+    if not _is_url(dst):
+        return False
+    assert isinstance(dst, str)
+    from hdmf_zarr.io import stored_dialect
+    from hdmf_zarr.lifecycle import process_running, read_mark
+    from hdmf_zarr.remote import open_url
+
+    store = open_url(dst, storage_options, read_only=True)
+    try:
+        mark = read_mark(store, where=dst)
+    finally:
+        store.close()
+    if mark is None or stored_dialect(dst, storage_options) is not None:
+        return False
+    running = process_running(mark)
+    if running is False or force_overwrite:
+        return True
+    state = "is still running" if running else "is still running (on another host) or was killed"
+    raise StoreExistsError(
+        f"{dst!r} holds the leftovers of an unfinished write, {mark.describe()}, which {state}; "
+        "it holds no completed file. Nothing was deleted. If that process is no longer running, pass "
+        "force_overwrite=True (--force) to replace its leftovers; otherwise wait for it to finish."
+    )
+
+
 def _refuse_existing_url(
     url: str, storage_options: Mapping[str, Any] | None, *, force_overwrite: bool
 ) -> None:
@@ -123,11 +161,13 @@ def staged(
     force_overwrite: bool,
     storage_options: Mapping[str, Any] | None = None,
     hdf5: bool = False,
+    reclaim: bool = False,
 ) -> Iterator[StoreLike]:
     """Yield where to write the output for *dst*; publish it only if the block completes.
 
     Local Zarr folders and zip files are staged by the store layer (``hdmf_zarr.staging``); an HDF5
-    file is staged here; an object-store prefix is cleaned of what a failed run wrote.
+    file is staged here; an object-store prefix is cleaned of what a failed run wrote (with *reclaim*,
+    see :func:`reclaim_interrupted`, the objects found there are an interrupted write's and go too).
     """
     refuse_existing(dst, force_overwrite=force_overwrite)
     path = _local_path(dst)
@@ -141,6 +181,8 @@ def staged(
     assert isinstance(dst, str)
     _refuse_existing_url(dst, storage_options, force_overwrite=force_overwrite)
     store, before = _url_keys(dst, storage_options)
+    if reclaim:
+        before = set()  # what is there belongs to no file: it goes whether this run succeeds or fails
     try:
         yield dst
     except BaseException:
