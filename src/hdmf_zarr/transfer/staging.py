@@ -2,9 +2,11 @@
 
 Layer: applications. New local Zarr folders and zip files are already staged by the store layer
 (``hdmf_zarr.staging``: ``.<name>.staging-<id>``, swapped in on a successful close). An HDF5 output is
-written here under a hidden sibling name (``.<stem>.partial-<id><suffix>``) and renamed into place at
-the end, so a failed or killed (``kill -9``) conversion never leaves a file at the destination, and
-``force_overwrite`` replaces the old file only once the new one is complete. An object-store prefix
+written here under a hidden name (``.<stem>.partial-<id><suffix>``) inside a locked staging folder
+beside the destination and renamed into place at the end, so a failed or killed (``kill -9``)
+conversion never leaves a file at the destination (the next conversion to it removes a killed one's
+staging folder), and ``force_overwrite`` replaces the old file only once the new one is complete.
+An object-store prefix
 cannot be renamed: the conversion puts the in-progress mark first (naming its source) and the root
 document last, so readers of a killed conversion's prefix are told it holds no completed file, and a
 failed run deletes the objects it wrote (objects already under the prefix stay). A retry replaces the
@@ -23,6 +25,7 @@ from typing import Any
 
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import StoreError, StoreExistsError
+from hdmf_zarr.staging import StagingFolder
 from hdmf_zarr.store import StoreLike
 
 PARTIAL_MARK = fmt.PARTIAL_MARK
@@ -77,16 +80,19 @@ def _publish(staging: Path, target: Path) -> None:
 
 @contextmanager
 def staged_local(target: Path) -> Iterator[Path]:
-    """Yield a hidden sibling path to write; rename it to *target* on success, remove it on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a hidden path to write; rename it to *target* on success, remove it on failure.
+
+    The file is written inside a staging folder beside *target* (``hdmf_zarr.staging``), locked while
+    this process lives: what a killed conversion left is removed by the next one to the same target.
+    """
+    folder = StagingFolder.begin(target)  # also removes the staging folders of killed writers
     # The suffix stays last (.nwb, .zarr): tools that look at it see what is written.
-    staging = target.with_name(f".{target.stem}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}{target.suffix}")
+    staging = folder.path / f".{target.stem}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}{target.suffix}"
     try:
         yield staging
         _publish(staging, target)
     finally:
-        if staging.exists():
-            _remove(staging)
+        folder.discard()
 
 
 async def _keys(store: Any) -> set[str]:
