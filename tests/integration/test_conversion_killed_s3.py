@@ -29,8 +29,8 @@ from support.servers import S3Server
 pytestmark = pytest.mark.xdist_group("s3")
 SRC = str(Path(hdmf_zarr.__file__).parents[1])
 
-#: Run in a child process: convert argv[1] to the URL argv[2] (storage options argv[3], JSON); once the
-#: first block of array data is stored, touch argv[4] and block until killed.
+#: Run in a child process: convert argv[1] to the URL argv[2] (storage options argv[3], JSON; dialect
+#: argv[5]); once the first block of array data is stored, touch argv[4] and block until killed.
 _CHILD = """
 import json, sys, time
 from pathlib import Path
@@ -46,7 +46,8 @@ class Stall:
         pass
 
 with progress.activate(Stall()):
-    hdmf_zarr.convert(sys.argv[1], sys.argv[2], storage_options=json.loads(sys.argv[3]))
+    options = json.loads(sys.argv[3])
+    hdmf_zarr.convert(sys.argv[1], sys.argv[2], storage_options=options, zarr_format=int(sys.argv[5]))
 """
 
 
@@ -88,9 +89,20 @@ def _keys(s3: S3Server, prefix: str) -> list[str]:
     return sorted(keys)
 
 
-def _kill_mid_conversion(source: Path, url: str, options: dict[str, object], marker: Path) -> None:
+def _kill_mid_conversion(
+    source: Path, url: str, options: dict[str, object], marker: Path, zarr_format: int = 3
+) -> None:
     env = {**os.environ, "PYTHONPATH": SRC}
-    args = [sys.executable, "-c", _CHILD, str(source), url, json.dumps(options), str(marker)]
+    args = [
+        sys.executable,
+        "-c",
+        _CHILD,
+        str(source),
+        url,
+        json.dumps(options),
+        str(marker),
+        str(zarr_format),
+    ]
     child = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300  # a guard against a hang, not a timed assertion
@@ -115,16 +127,19 @@ def _assert_complete(url: str, options: dict[str, object]) -> None:
             np.testing.assert_array_equal(read.acquisition[name].data[:], expected.acquisition[name].data)
 
 
+@pytest.mark.parametrize("zarr_format", [3, 2])
 def test_a_killed_conversion_to_s3_is_never_read_as_complete_and_a_retry_replaces_it(
-    s3_env: S3Server, hdf5_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    s3_env: S3Server, hdf5_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], zarr_format: int
 ) -> None:
     s3, options = s3_env, s3_env.storage_options()
-    url = f"s3://{s3.bucket}/killed/out.nwb.zarr"
-    _kill_mid_conversion(hdf5_source, url, options, tmp_path / "marker")
-    left = _keys(s3, "killed/out.nwb.zarr")
+    prefix = f"killed-v{zarr_format}/out.nwb.zarr"
+    url = f"s3://{s3.bucket}/{prefix}"
+    _kill_mid_conversion(hdf5_source, url, options, tmp_path / "marker", zarr_format)
+    left = _keys(s3, prefix)
     assert fmt.WRITE_MARK_KEY in left  # put first ...
-    assert fmt.V3_METADATA_KEY not in left  # ... and the root document (written last) never came
-    assert any("/c/" in key for key in left)  # the killed run had stored array data
+    root_documents = {fmt.V3_METADATA_KEY, fmt.V2_GROUP_KEY, fmt.V2_ATTRS_KEY, fmt.V2_CONSOLIDATED_KEY}
+    assert not root_documents & set(left)  # ... and the root documents (written last) never came
+    assert any(key.startswith("acquisition/") for key in left)  # the killed run had stored data
 
     # (a) A reader is told what happened and what to do, and gets no partial file.
     with pytest.raises(InterruptedWriteError) as raised:
@@ -142,12 +157,14 @@ def test_a_killed_conversion_to_s3_is_never_read_as_complete_and_a_retry_replace
     assert "run the same conversion again: it replaces what the interrupted one left" in out
 
     # (b) The same conversion again, without --force, completes; no object of the killed run is left.
-    assert main(["convert", str(hdf5_source), url]) == 0
+    assert main(["convert", str(hdf5_source), url, "--zarr-format", str(zarr_format)]) == 0
     _assert_complete(url, options)
-    clean = f"s3://{s3.bucket}/clean/out.nwb.zarr"
-    hdmf_zarr.convert(hdf5_source, clean, storage_options=options)
-    assert _keys(s3, "killed/out.nwb.zarr") == _keys(s3, "clean/out.nwb.zarr")
-    assert fmt.WRITE_MARK_KEY not in _keys(s3, "killed/out.nwb.zarr")
+    clean = f"clean-v{zarr_format}/out.nwb.zarr"
+    hdmf_zarr.convert(
+        hdf5_source, f"s3://{s3.bucket}/{clean}", storage_options=options, zarr_format=zarr_format
+    )
+    assert _keys(s3, prefix) == _keys(s3, clean)
+    assert fmt.WRITE_MARK_KEY not in _keys(s3, prefix)
 
 
 def _foreign_leftovers(s3: S3Server, prefix: str) -> None:
