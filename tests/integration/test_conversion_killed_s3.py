@@ -22,7 +22,7 @@ import hdmf_zarr
 from hdmf_zarr import NWBZarrIO
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.cli import main
-from hdmf_zarr.errors import InterruptedWriteError, StoreExistsError
+from hdmf_zarr.errors import InterruptedWriteError, StoreBusyError, StoreExistsError
 from hdmf_zarr.lifecycle import process_running
 from support.servers import S3Server
 
@@ -167,11 +167,9 @@ def test_a_killed_conversion_to_s3_is_never_read_as_complete_and_a_retry_replace
     assert fmt.WRITE_MARK_KEY not in _keys(s3, prefix)
 
 
-def _foreign_leftovers(s3: S3Server, prefix: str) -> None:
+def _foreign_leftovers(s3: S3Server, prefix: str, *, host: str = "another-host", pid: int = 4242) -> None:
     """What a conversion killed on another machine leaves: its mark and some chunks, no root document."""
-    mark = fmt.WriteMarkRecord(
-        "w-", "2026-11-30T12:00:00+00:00", "another-host", 4242, "t", "hdmf_zarr", "x.nwb"
-    )
+    mark = fmt.WriteMarkRecord("w-", "2026-11-30T12:00:00+00:00", host, pid, "t", "hdmf_zarr", "x.nwb")
     client = s3.client()
     client.put_object(Bucket=s3.bucket, Key=f"{prefix}/{fmt.WRITE_MARK_KEY}", Body=json.dumps(mark.to_json()))
     client.put_object(Bucket=s3.bucket, Key=f"{prefix}/acquisition/ts/data/c/0/0", Body=b"partial")
@@ -195,6 +193,24 @@ def test_leftovers_of_a_conversion_that_may_still_run_are_replaced_only_with_for
     _assert_complete(url, options)
     hdmf_zarr.convert(hdf5_source, f"s3://{s3.bucket}/clean2/out.nwb.zarr", storage_options=options)
     assert _keys(s3, prefix) == _keys(s3, "clean2/out.nwb.zarr")  # the foreign chunk was replaced
+
+
+def test_a_conversion_still_running_here_is_never_taken_over(s3_env: S3Server, hdf5_source: Path) -> None:
+    s3, options = s3_env, s3_env.storage_options()
+    prefix = "running/out.nwb.zarr"
+    url = f"s3://{s3.bucket}/{prefix}"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        _foreign_leftovers(s3, prefix, host=socket.gethostname(), pid=sleeper.pid)
+        for force in (False, True):
+            with pytest.raises(StoreBusyError, match=r"still running.*Nothing was deleted"):
+                hdmf_zarr.convert(hdf5_source, url, storage_options=options, force_overwrite=force)
+        assert len(_keys(s3, prefix)) == 2  # untouched
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    hdmf_zarr.convert(hdf5_source, url, storage_options=options)  # its process is gone: replaced
+    _assert_complete(url, options)
 
 
 def test_process_running_knows_only_this_hosts_processes() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import StoreError, StoreExistsError
+from hdmf_zarr.errors import StoreBusyError, StoreError, StoreExistsError
 from hdmf_zarr.staging import StagingFolder
 from hdmf_zarr.store import StoreLike
 
@@ -119,9 +119,10 @@ def reclaim_interrupted(
     """Whether the conversion to *dst* replaces the leftovers of an interrupted write of a new file.
 
     True when the prefix holds an in-progress mark and no completed file, and the marking process is
-    gone (it ran on this host) or *force_overwrite* is set. Raises StoreExistsError when that process
-    may still run (another host) and *force_overwrite* is not set. False otherwise (nothing to replace,
-    or a completed file, which the store layer handles).
+    gone (it ran on this host) or *force_overwrite* is set. Raises StoreBusyError when that process
+    runs on this host (even with *force_overwrite*), StoreExistsError when it may still run (another
+    host) and *force_overwrite* is not set. False otherwise (nothing to replace, or a completed file,
+    which the store layer handles).
     """
     if not _is_url(dst):
         return False
@@ -138,13 +139,18 @@ def reclaim_interrupted(
     if mark is None or stored_dialect(dst, storage_options) is not None:
         return False
     running = process_running(mark)
+    if running:  # certain (this host): --force would make two writers corrupt each other's output
+        raise StoreBusyError(
+            f"{dst!r} is being written by {mark.describe()}, which is still running; it holds no "
+            "completed file yet. Nothing was deleted. Wait for it to finish (or stop it), then convert."
+        )
     if running is False or force_overwrite:
         return True
-    state = "is still running" if running else "is still running (on another host) or was killed"
     raise StoreExistsError(
-        f"{dst!r} holds the leftovers of an unfinished write, {mark.describe()}, which {state}; "
-        "it holds no completed file. Nothing was deleted. If that process is no longer running, pass "
-        "force_overwrite=True (--force) to replace its leftovers; otherwise wait for it to finish."
+        f"{dst!r} holds the leftovers of an unfinished write, {mark.describe()}, which is still running "
+        "(on another host) or was killed; it holds no completed file. Nothing was deleted. If that "
+        "process is no longer running, pass force_overwrite=True (--force) to replace its leftovers; "
+        "otherwise wait for it to finish."
     )
 
 
