@@ -102,6 +102,9 @@ RESERVED_NODE_KEYS: Final = frozenset(
 # -- Writes in progress (docs/format.md#writes-in-progress) ------------------------------------------
 #: Object at the store root while a writer modifies the store in place; a successful close removes it.
 WRITE_MARK_KEY: Final = ".hdmf_zarr_write.json"
+#: ``.hdmf_zarr_probe-<id>``: a file put at the root of a local store for a moment, before a Dask
+#: cluster writes into it, to check that every worker sees that folder; removed at once.
+WORKER_PROBE_PREFIX: Final = ".hdmf_zarr_probe-"
 
 # -- Store keys (docs/format.md#store-keys) ------------------------------------------------------------
 #: The chunk key separators a v2 array may declare in ``dimension_separator`` (zarr's own two).
@@ -198,9 +201,10 @@ class WriteMarkRecord:
     pid: int
     token: str  # unique per write: a writer that reads its own token back holds the mark
     writer: str  # package and version that wrote the mark
+    conversion_of: str | None = None  # the source file, when the write is a conversion (optional key)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "mode": self.mode,
             "started": self.started,
             "host": self.host,
@@ -208,6 +212,9 @@ class WriteMarkRecord:
             "token": self.token,
             "writer": self.writer,
         }
+        if self.conversion_of is not None:
+            out["conversion_of"] = self.conversion_of
+        return out
 
     @classmethod
     def from_json(cls, obj: object, *, where: str) -> Self:
@@ -221,13 +228,14 @@ class WriteMarkRecord:
             pid=pid if isinstance(pid, int) else -1,
             token=_optional_str(obj, "token") or "",
             writer=_optional_str(obj, "writer") or "?",
+            conversion_of=_optional_str(obj, "conversion_of"),
         )
 
     def describe(self) -> str:
-        return (
-            f"a write in mode {self.mode!r} started at {self.started} by process {self.pid} on {self.host} "
-            f"({self.writer})"
-        )
+        what = f"a write in mode {self.mode!r}"
+        if self.conversion_of is not None:
+            what = f"a conversion of {self.conversion_of!r} (mode {self.mode!r})"
+        return f"{what} started at {self.started} by process {self.pid} on {self.host} ({self.writer})"
 
 
 def encode_reference_attr(record: ReferenceRecord, zarr_format: ZarrFormat) -> dict[str, Any]:

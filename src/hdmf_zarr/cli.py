@@ -27,8 +27,17 @@ def _state_line(path: str) -> str:
     state, mark = write_state_of(path)
     if mark is None:
         return f"  state: {state}"
-    advice = "; repair with ZarrIO(path, mode='a', repair=True)" if state != "being written" else ""
-    return f"  state: {state} ({mark.describe()}){advice}"
+    return f"  state: {state} ({mark.describe()}){_advice(state, mark)}"
+
+
+def _advice(state: str, mark: Any) -> str:
+    if state == "being written":
+        return ""
+    if mark.conversion_of is None:
+        return "; repair with ZarrIO(path, mode='a', repair=True)"
+    if state == "interrupted":
+        return "; run the same conversion again: it replaces what the interrupted one left"
+    return "; if it is no longer running, run the same conversion again with --force"
 
 
 def _info(path: str) -> int:

@@ -140,6 +140,7 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     layout = make_layout(chunks, compression)
     _progress.at("")  # error messages name the node this conversion was writing, not an earlier one
     staging.refuse_existing(dst, force_overwrite=force_overwrite)
+    reclaim = staging.reclaim_interrupted(dst, storage_options, force_overwrite=force_overwrite)
     src_io = open_source(src, storage_options)
     try:
         where = getattr(src_io, "source", None) or str(src)
@@ -149,7 +150,11 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
         reporter = progress_bars(progress, total_bytes=total_bytes, total_datasets=total_datasets)
         with (
             staging.staged(
-                dst, force_overwrite=force_overwrite, storage_options=storage_options, hdf5=to_hdf5
+                dst,
+                force_overwrite=force_overwrite,
+                storage_options=storage_options,
+                hdf5=to_hdf5,
+                reclaim=reclaim,
             ) as target,
             _progress.activate(reporter),
         ):
@@ -159,7 +164,9 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
                 options = {
                     "zarr_format": zarr_format,
                     "storage_options": storage_options,
-                    "force_overwrite": force_overwrite,
+                    # Replacing a killed conversion's leftovers on an object store takes over its mark.
+                    "force_overwrite": force_overwrite or reclaim,
+                    "conversion_of": where,
                 }
                 _to_zarr(
                     src_io,

@@ -95,6 +95,8 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         # Writers: how long to wait for another writer, and whether to repair an interrupted write.
         self._lock_timeout: float = kwargs.pop("lock_timeout", DEFAULT_LOCK_TIMEOUT)
         self._repair: bool = kwargs.pop("repair", False)
+        # A conversion names its source in the in-progress mark of a new file written in place.
+        self._conversion_of: str | None = kwargs.pop("conversion_of", None)
         self._allowed_sources = _source_list(kwargs.pop("allowed_sources", None))
         linked: dict[str, ZarrIO] = kwargs.pop("_linked", None) or {}
         unknown = set(kwargs) - _IGNORED_KWARGS
@@ -156,7 +158,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         return self.file.metadata.zarr_format
 
     @staticmethod
-    def open_parts(
+    def open_parts(  # noqa: PLR0913 - the options of open_store, passed through
         path: StoreLike,
         *,
         mode: str,
@@ -165,6 +167,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
         zarr_format: fmt.ZarrFormat | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         repair: bool = False,
+        conversion_of: str | None = None,
     ) -> OpenedParts:
         """Open the store and its root group once (NWBZarrIO reads the spec cache from the same root)."""
         opened = open_store(
@@ -174,6 +177,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
             force_overwrite=force_overwrite,
             lock_timeout=lock_timeout,
             repair=repair,
+            conversion_of=conversion_of,
         )
         if opened.zarr_format is None:
             # A new store: its root document is written last, by the first write (with the consolidated
@@ -201,6 +205,7 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
             zarr_format=self._requested_format,
             lock_timeout=self._lock_timeout,
             repair=self._repair,
+            conversion_of=self._conversion_of,
         )
         self._preopened = None
         self._opened, self._root, self._root_pending = parts.opened, parts.root, parts.pending

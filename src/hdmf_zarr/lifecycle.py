@@ -102,7 +102,7 @@ def writer_running(path: Path) -> bool | None:
 
 
 # -- the in-progress mark ----------------------------------------------------------------------------
-def new_mark(mode: str) -> fmt.WriteMarkRecord:
+def new_mark(mode: str, *, conversion_of: str | None = None) -> fmt.WriteMarkRecord:
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return fmt.WriteMarkRecord(
         mode=mode,
@@ -111,7 +111,47 @@ def new_mark(mode: str) -> fmt.WriteMarkRecord:
         pid=os.getpid(),
         token=uuid.uuid4().hex,
         writer=f"hdmf_zarr {__version__}",
+        conversion_of=conversion_of,
     )
+
+
+def process_running(mark: fmt.WriteMarkRecord) -> bool | None:
+    """Whether the process that put *mark* still runs: known only on the host that put it (else None).
+
+    A live writer is never taken for a dead one (a reused process id only makes a dead one look alive);
+    a zombie (killed, not yet reaped by its parent) counts as gone.
+    """
+    if mark.host != socket.gethostname() or mark.pid <= 0 or sys.platform == "win32":
+        return None
+    try:
+        os.kill(mark.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    try:
+        stat = Path(f"/proc/{mark.pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def no_completed_file_message(where: str, mark: fmt.WriteMarkRecord, *, running: bool | None) -> str:
+    """What a reader of a store that holds only an unfinished write is told, with what to do."""
+    if running is None:
+        state = "is still running or was interrupted before it finished"
+    else:
+        state = "is still running" if running else "was interrupted before it finished (its process is gone)"
+    text = f"{where} holds no completed file: {mark.describe()} {state}. "
+    if mark.conversion_of is not None:
+        again = "Run the same conversion again (hdmf-zarr convert / hdmf_zarr.convert)"
+        if running is False:
+            return text + again + ": it replaces what the interrupted one left."
+        return (
+            text + "If it is no longer running, run the same conversion again with --force "
+            "(force_overwrite=True): it replaces what the interrupted one left."
+        )
+    return text + "Open it with mode='a', repair=True to start it afresh, or with mode='w' to replace it."
 
 
 def parse_mark(raw: bytes, *, where: str) -> fmt.WriteMarkRecord:
@@ -178,10 +218,12 @@ class WriteSession:
     repaired: RepairReport | None = None
     _ended: bool = field(default=False, repr=False)
 
-    def take_mark(self, store: Store, mode: str, *, timeout: float, repair: bool) -> None:
+    def take_mark(
+        self, store: Store, mode: str, *, timeout: float, repair: bool, conversion_of: str | None = None
+    ) -> None:
         """Put this writer's mark, waiting for another writer's mark to go (bounded by *timeout*)."""
         self.store = store
-        record = new_mark(mode)
+        record = new_mark(mode, conversion_of=conversion_of)
         deadline = time.monotonic() + timeout
         while True:
             existing = read_mark(store, where=self.where)
@@ -242,12 +284,13 @@ def begin_session(
     folder: Path | None,
     timeout: float,
     repair: bool,
+    conversion_of: str | None = None,
 ) -> WriteSession:
     """Take *store* for one in-place writer: the OS lock of *folder* (if given), then the mark."""
     lock = FolderLock.acquire(folder, timeout=timeout, where=where) if folder is not None else None
     session = WriteSession(store, where, lock)
     try:
-        session.take_mark(store, mode, timeout=timeout, repair=repair)
+        session.take_mark(store, mode, timeout=timeout, repair=repair, conversion_of=conversion_of)
     except BaseException:
         session.release()
         raise
@@ -271,7 +314,7 @@ def write_state(
     mark = read_mark(store, where=where)
     if mark is None:
         return "complete", None
-    running = writer_running(folder) if folder is not None else None
+    running = writer_running(folder) if folder is not None else process_running(mark)
     if running is None:
         return "being written or interrupted", mark
     return ("being written" if running else "interrupted"), mark

@@ -43,7 +43,9 @@ from hdmf_zarr.lifecycle import (
     begin_session,
     clear_keeping_mark,
     hold_lock,
+    no_completed_file_message,
     parse_mark,
+    process_running,
     write_state,
     writer_running,
 )
@@ -232,6 +234,7 @@ class WriteOptions:
 
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     repair: bool = False
+    conversion_of: str | None = None  # named in the in-progress mark of a new file written in place
 
 
 def _warn_if_interrupted(where: str, mark: bytes | None, folder: Path | None) -> None:
@@ -251,12 +254,10 @@ def _warn_if_interrupted(where: str, mark: bytes | None, folder: Path | None) ->
     )
 
 
-def _no_completed_write(where: str, mark: bytes) -> InterruptedWriteError:
+def _no_completed_write(where: str, mark: bytes, folder: Path | None = None) -> InterruptedWriteError:
     record = parse_mark(mark, where=where)
-    return InterruptedWriteError(
-        f"{where} holds no completed file: {record.describe()} was interrupted before it finished. "
-        "Open it with mode='a', repair=True to start it afresh, or with mode='w' to replace it."
-    )
+    running = writer_running(folder) if folder is not None else process_running(record)
+    return InterruptedWriteError(no_completed_file_message(where, record, running=running))
 
 
 def _holds_files(path: Path) -> bool:
@@ -288,7 +289,7 @@ def _open_local(path: Path, mode: Mode, *, force_overwrite: bool, options: Write
         mark = _local_mark(path)
         if found is None:
             if mark is not None:
-                raise _no_completed_write(where, mark)
+                raise _no_completed_write(where, mark, path)
             raise _not_found_locally(where)
         _warn_if_interrupted(where, mark, path)
         return OpenedStore(store, location, mode, found)
@@ -408,7 +409,13 @@ def _create_in_place(
         )
     # force_overwrite takes the store over even from a killed writer's mark; then the old file goes.
     session = begin_session(
-        store, mode=mode, where=where, folder=None, timeout=options.lock_timeout, repair=force_overwrite
+        store,
+        mode=mode,
+        where=where,
+        folder=None,
+        timeout=options.lock_timeout,
+        repair=force_overwrite,
+        conversion_of=options.conversion_of,
     )
     if occupied:
         clear_keeping_mark(store)
@@ -504,6 +511,7 @@ def open_store(
     force_overwrite: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     repair: bool = False,
+    conversion_of: str | None = None,
 ) -> OpenedStore:
     """Open *store_like* in *mode* and return the store with its location and dialect.
 
@@ -514,12 +522,14 @@ def open_store(
 
     Writers exclude each other: a second writer waits up to *lock_timeout* seconds, then raises
     StoreBusyError. A store holding an interrupted write is refused by writers unless *repair* is set,
-    which drops what that write left (lifecycle.py).
+    which drops what that write left (lifecycle.py). *conversion_of* (the source of a conversion) is
+    recorded in the in-progress mark of a new file written in place, so that readers of an
+    interrupted conversion are told how to finish it.
     """
     checked = check_mode(mode)
     if repair and checked not in ("a", "r+"):
         raise ModeError(f"repair=True repairs a file in place: use mode 'a' or 'r+', not {checked!r}.")
-    options = WriteOptions(lock_timeout=lock_timeout, repair=repair)
+    options = WriteOptions(lock_timeout=lock_timeout, repair=repair, conversion_of=conversion_of)
     if isinstance(store_like, Store):
         _no_storage_options(storage_options, store_like)
         return _open_existing(store_like, checked, force_overwrite=force_overwrite, options=options)

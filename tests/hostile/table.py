@@ -90,6 +90,16 @@ def render(ours: dict[str, Outcome], peer: dict[str, Outcome]) -> str:
     )
 
 
+#: docs/safety.md goes on by hand after this line (the write safety sections); a new table keeps it.
+HAND_WRITTEN_MARKER = "<!-- Written by hand from here on: python -m tests.hostile.table keeps it. -->"
+
+
+def hand_written(previous: str) -> str:
+    """The hand-written tail of the previous docs/safety.md (from the marker on), or ''."""
+    at = previous.find(HAND_WRITTEN_MARKER)
+    return "\n" + previous[at:] if at >= 0 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "docs" / "safety.md"))
@@ -110,7 +120,8 @@ def main() -> None:
                 peer |= run_all(e, server, python=python, child_env=env, ours=False, names=missing)
             if cache is not None:
                 cache.write_text(json.dumps({k: dataclasses.asdict(v) for k, v in peer.items()}))
-    Path(args.out).write_text(render(ours, peer))
+    out = Path(args.out)
+    out.write_text(render(ours, peer) + hand_written(out.read_text() if out.exists() else ""))
     for name in ours:
         print(f"{name:30} ours={ours[name].cell():50} peer={peer[name].cell()}")
 

@@ -129,8 +129,10 @@ def test_a_killed_conversion_leaves_nothing_at_the_destination(
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
     assert not dst.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(f".{name}")]  # the killed run's staging
     hdmf_zarr.convert(source, dst)  # the retry is not blocked by anything the killed run left
     assert dst.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # and removed it
 
 
 def test_a_failed_conversion_to_s3_deletes_what_it_wrote(s3: S3Server, hdf5_source: Path) -> None:

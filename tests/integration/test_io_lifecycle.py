@@ -16,7 +16,7 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import InterruptedWriteError, InterruptedWriteWarning, StoreBusyError
 from hdmf_zarr.testing.builders import dataset
-from support.interrupt import run_writer, start_appenders, was_killed
+from support.interrupt import all_succeeded, finish_appenders, run_writer, start_appenders, was_killed
 
 
 def _names(path: Path) -> list[str]:
@@ -183,9 +183,9 @@ def test_concurrent_appenders_lose_nothing(tmp_path: Path) -> None:
     assert run_writer(path, mode="w", name="first").returncode == 0
     sync = tmp_path / "sync"
     sync.mkdir()
-    for proc in start_appenders(path, sync, trials=10):
-        _out, err = proc.communicate(timeout=900)
-        assert proc.returncode == 0, err
+    procs = start_appenders(path, sync, trials=10)
+    report = finish_appenders(procs)
+    assert all_succeeded(procs), report
     expected = ["first", *(f"{role}{i}" for role in ("leader", "follower") for i in range(10))]
-    assert _names(path) == sorted(expected)
+    assert _names(path) == sorted(expected), report
     assert not (path / fmt.WRITE_MARK_KEY).exists()

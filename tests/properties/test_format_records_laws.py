@@ -69,3 +69,23 @@ def test_malformed_link_records_raise_naming_where(bad: object) -> None:
 def test_malformed_reference_raises_naming_where() -> None:
     with pytest.raises(FormatError, match="/g@attr"):
         fmt.decode_reference_attr({fmt.REFERENCE_KEY: {"source": "."}}, where="/g@attr")
+
+
+marks = st.builds(
+    fmt.WriteMarkRecord,
+    mode=st.sampled_from(["a", "r+", "w", "w-"]),
+    started=text,
+    host=text,
+    pid=st.integers(min_value=1, max_value=2**22),
+    token=text,
+    writer=text,
+    conversion_of=optional,
+)
+
+
+@given(marks)
+def test_write_mark_round_trip_and_names_a_conversion(record: fmt.WriteMarkRecord) -> None:
+    stored = json.loads(json.dumps(record.to_json()))
+    assert fmt.WriteMarkRecord.from_json(stored, where="s.zarr") == record
+    assert ("conversion_of" in stored) == (record.conversion_of is not None)
+    assert record.describe().startswith("a conversion of" if record.conversion_of is not None else "a write")

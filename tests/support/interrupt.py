@@ -98,6 +98,28 @@ def start_appenders(
     ]
 
 
+def finish_appenders(procs: list[subprocess.Popen[str]], *, timeout: float = 900) -> str:
+    """Wait for every appender; return a report of each one's exit code, stdout and stderr.
+
+    A hung appender is killed after *timeout* seconds (its report says so), so a failure always shows
+    what every process printed, not only the first one's.
+    """
+    reports = []
+    for role, proc in zip(("leader", "follower"), procs, strict=True):
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            err += f"\n[killed by the test after {timeout:g} s]"
+        reports.append(f"--- {role}: exit code {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}")
+    return "\n".join(reports)
+
+
+def all_succeeded(procs: list[subprocess.Popen[str]]) -> bool:
+    return all(proc.returncode == 0 for proc in procs)
+
+
 def _command(path: str | os.PathLike[str], mode: str, name: str, kill_at: int, options: str) -> list[str]:
     return [sys.executable, "-c", _WRITER, os.fspath(path), mode, name, str(kill_at), options]
 

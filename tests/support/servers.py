@@ -47,18 +47,33 @@ def _kind(environ: Environ) -> str:
 
 
 class CountingMiddleware:
-    """Counts every request by kind and sleeps ``latency_s`` before answering it."""
+    """Counts every request by kind and sleeps ``latency_s`` before answering it.
+
+    Writes of one key (PUT, POST, DELETE) are answered one at a time. S3 applies each write atomically,
+    a conditional put (``If-None-Match: *``) included; moto checks the condition and then stores the
+    object in separate steps, so two conditional puts answered by two server threads at once could both
+    succeed (seen under load: two writers then both held the in-progress mark).
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]], log: RequestLog) -> None:
         self.app = app
         self.log = log
+        self._key_locks: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
+            threading.Lock
+        )
+        self._key_locks_lock = threading.Lock()
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self.log.lock:
             self.log.counts[_kind(environ)] += 1
         if self.log.latency_s:
             time.sleep(self.log.latency_s)
-        return self.app(environ, start_response)
+        if environ["REQUEST_METHOD"] not in ("PUT", "POST", "DELETE"):
+            return self.app(environ, start_response)
+        with self._key_locks_lock:
+            key_lock = self._key_locks[environ.get("PATH_INFO", "")]
+        with key_lock:
+            return self.app(environ, start_response)
 
 
 @dataclass

@@ -4,7 +4,8 @@ Layer: write. What goes: every ``GenericDataChunkIterator`` (its buffers, sent w
 iterator, as hdmf-zarr does) and every array-like a worker can re-open itself (an HDF5 dataset in a
 file, a Zarr array in a store other processes reach). What stays in this process: other iterators
 (``DataChunkIterator`` yields its chunks in order, from one generator), dask arrays (dask's own scheduler
-writes them) and array-likes that live only here.
+writes them) and array-likes that live only here. A Dask cluster's workers must see a local
+destination folder (workerpaths.py): that is checked before any task is sent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hdmf_zarr.parallel import (
     target_for,
     write_unit,
 )
+from hdmf_zarr.workerpaths import check_workers_see, local_roots
 from hdmf_zarr.write.plan import ArrayPlan, DataKind
 
 Queued = tuple[ArrayPlan, AsyncArray[Any]]
@@ -78,9 +80,13 @@ async def write_distributed(queued: list[Queued], options: ParallelOptions | Non
         tasks.extend(found)
         originals.update((t.token, plan.data) for t in found if isinstance(t, IteratorTask))
     if tasks:
+        loop = asyncio.get_running_loop()
+        if options.client is not None:  # remote workers must see a local destination folder
+            roots = local_roots(task.target.store for task in tasks)
+            await loop.run_in_executor(None, check_workers_see, options.client, roots)
         # A thread of its own: this process writes its share through zarr's event loop and thread
         # pool, so the run must not hold one of that pool's threads (it may have only one).
         run = functools.partial(run_tasks, tasks, options, iterators=originals)
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-share") as own:
-            await asyncio.get_running_loop().run_in_executor(own, run)
+            await loop.run_in_executor(own, run)
     return rest

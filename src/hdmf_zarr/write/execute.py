@@ -35,6 +35,7 @@ from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import SMALL_ARRAY_BYTES, array_construction
 from hdmf_zarr.store import store_url
+from hdmf_zarr.workerpaths import active_client, check_workers_see, local_roots
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
@@ -240,6 +241,9 @@ async def _store_dask(array: AsyncArray[Any], source: Any) -> None:
     target: Any = zarr.Array(array)
     aligned = source.rechunk(array.chunks)  # one writer per zarr chunk: no two tasks share a chunk
     loop = asyncio.get_running_loop()
+    client = active_client()
+    if client is not None:  # a cluster's workers must see a local destination folder
+        await loop.run_in_executor(None, check_workers_see, client, local_roots([array.store_path.store]))
     await loop.run_in_executor(None, lambda: da.store(aligned, target, lock=False, compute=True))
 
 
