@@ -81,12 +81,12 @@ async def write_distributed(queued: list[Queued], options: ParallelOptions | Non
         originals.update((t.token, plan.data) for t in found if isinstance(t, IteratorTask))
     if tasks:
         loop = asyncio.get_running_loop()
-        if options.client is not None:  # remote workers must see a local destination folder
-            roots = local_roots(task.target.store for task in tasks)
-            await loop.run_in_executor(None, check_workers_see, options.client, roots)
         # A thread of its own: this process writes its share through zarr's event loop and thread
         # pool, so the run must not hold one of that pool's threads (it may have only one).
         run = functools.partial(run_tasks, tasks, options, iterators=originals)
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-share") as own:
+            if options.client is not None:  # remote workers must see a local destination folder
+                roots = local_roots(task.target.store for task in tasks)
+                await loop.run_in_executor(own, check_workers_see, options.client, roots)
             await loop.run_in_executor(own, run)
     return rest
