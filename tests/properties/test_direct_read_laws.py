@@ -120,6 +120,17 @@ def _with_store(kind: str, body: Any) -> None:
 
 
 @contextlib.contextmanager
+def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    """*module*.*name* set to *value* for the duration."""
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
+@contextlib.contextmanager
 def _reuse_from(min_bytes: int) -> Iterator[None]:
     """Read chunk files above *min_bytes* into the thread's reused buffer (read/chunkfiles.py); the
     arrays drawn here are small, so 0 exercises that path, and then reads of several chunks are
@@ -257,9 +268,10 @@ def test_a_folder_where_a_chunk_would_be_reads_as_missing(tmp_path: Any) -> None
     np.testing.assert_array_equal(reader.read((slice(0, 4),)), [1, 2, 7, 7])
 
 
-def test_reused_buffers_are_per_thread_and_released(tmp_path: Any) -> None:
+def test_reused_buffers_are_per_thread_and_released(tmp_path: Any, request: Any) -> None:
     """A thread's reused buffers (read/chunkfiles.py) are its own, and release() empties every thread's;
     reads after a release are still right."""
+    import gc
     import threading
 
     plain = zarr.create_array(
@@ -271,10 +283,16 @@ def test_reused_buffers_are_per_thread_and_released(tmp_path: Any) -> None:
     seen: dict[str, Any] = {}
 
     def read_in(name: str) -> None:
-        with _reuse_from(0):
+        # Reused buffers for these small chunks, decoded on the calling thread (not the decode threads).
+        with _reuse_from(0), _patched(direct, "PARALLEL_BYTES", 1 << 40):
             seen[name] = reader.read((slice(500, 3500),))
             seen[name + " buffers"] = chunkfiles._THREAD.buffers
 
+    # Any IO's close() releases every thread's buffers: an unclosed IO of an earlier test, finalised
+    # by the garbage collector in the middle of this test, would empty them before the asserts.
+    gc.collect()
+    gc.disable()
+    request.addfinalizer(gc.enable)
     for name in ("a", "b"):
         thread = threading.Thread(target=read_in, args=(name,))
         thread.start()
