@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,28 +17,8 @@ from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 import hdmf_zarr
 from hdmf_zarr import NWBZarrIO, progress
 from hdmf_zarr.cli import main
+from support.interrupt import stalled_conversion
 from support.servers import S3Server
-
-SRC = str(Path(hdmf_zarr.__file__).parents[1])
-
-#: Run in a child process: convert, and block forever once the first block of array data is stored.
-_CHILD = """
-import sys, time
-from pathlib import Path
-import hdmf_zarr
-from hdmf_zarr import progress
-
-class Stall:
-    def advance(self, nbytes=0, datasets=0):
-        if nbytes:
-            Path(sys.argv[3]).write_text("writing")
-            time.sleep(3600)
-    def close(self):
-        pass
-
-with progress.activate(Stall()):
-    hdmf_zarr.convert(sys.argv[1], sys.argv[2], to_hdf5=sys.argv[2].endswith(".nwb"))
-"""
 
 
 def _nwbfile() -> NWBFile:
@@ -103,9 +82,8 @@ def test_a_failed_forced_conversion_keeps_the_old_file(tmp_path: Path, hdf5_sour
         assert io.read().acquisition["ts"].data.shape == (50_000, 4)
 
 
-def _spawn(source: Path, dst: Path, marker: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(source), str(dst), str(marker)], env=env)
+def _spawn(source: Path, dst: Path, marker: Path) -> Iterator[subprocess.Popen[str]]:
+    child = stalled_conversion(source, dst, marker, to_hdf5=dst.name.endswith(".nwb"))
     try:
         yield child
     finally:

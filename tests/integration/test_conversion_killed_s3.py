@@ -24,31 +24,10 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import InterruptedWriteError, StoreBusyError, StoreExistsError
 from hdmf_zarr.lifecycle import process_running
+from support.interrupt import stalled_conversion
 from support.servers import S3Server
 
 pytestmark = pytest.mark.xdist_group("s3")
-SRC = str(Path(hdmf_zarr.__file__).parents[1])
-
-#: Run in a child process: convert argv[1] to the URL argv[2] (storage options argv[3], JSON; dialect
-#: argv[5]); once the first block of array data is stored, touch argv[4] and block until killed.
-_CHILD = """
-import json, sys, time
-from pathlib import Path
-import hdmf_zarr
-from hdmf_zarr import progress
-
-class Stall:
-    def advance(self, nbytes=0, datasets=0):
-        if nbytes:
-            Path(sys.argv[4]).write_text("writing")
-            time.sleep(3600)
-    def close(self):
-        pass
-
-with progress.activate(Stall()):
-    options = json.loads(sys.argv[3])
-    hdmf_zarr.convert(sys.argv[1], sys.argv[2], storage_options=options, zarr_format=int(sys.argv[5]))
-"""
 
 
 def _nwbfile() -> NWBFile:
@@ -92,18 +71,7 @@ def _keys(s3: S3Server, prefix: str) -> list[str]:
 def _kill_mid_conversion(
     source: Path, url: str, options: dict[str, object], marker: Path, zarr_format: int = 3
 ) -> None:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    args = [
-        sys.executable,
-        "-c",
-        _CHILD,
-        str(source),
-        url,
-        json.dumps(options),
-        str(marker),
-        str(zarr_format),
-    ]
-    child = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    child = stalled_conversion(source, url, marker, storage_options=options, zarr_format=zarr_format)
     try:
         deadline = time.monotonic() + 300  # a guard against a hang, not a timed assertion
         while not marker.exists():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import hdmf_zarr
 
@@ -145,3 +147,37 @@ def run_writer(
 
 def was_killed(result: subprocess.CompletedProcess[str]) -> bool:
     return result.returncode == -9
+
+
+#: A conversion in a child process that stalls once its first block of array data is stored: it
+#: touches the marker and blocks until killed. argv: source, destination, marker, convert's keyword
+#: arguments as JSON.
+_STALLED_CONVERSION = """
+import json, sys, time
+from pathlib import Path
+import hdmf_zarr
+from hdmf_zarr import progress
+
+class Stall:
+    def advance(self, nbytes=0, datasets=0):
+        if nbytes:
+            Path(sys.argv[3]).write_text("writing")
+            time.sleep(3600)
+    def close(self):
+        pass
+
+with progress.activate(Stall()):
+    hdmf_zarr.convert(sys.argv[1], sys.argv[2], **json.loads(sys.argv[4]))
+"""
+
+
+def stalled_conversion(
+    source: Path, destination: str | Path, marker: Path, **kwargs: Any
+) -> subprocess.Popen[str]:
+    """Start ``hdmf_zarr.convert(source, destination, **kwargs)`` in a child process that touches
+    *marker* once it has stored its first block of data, then waits to be killed."""
+    env = {**os.environ, "PYTHONPATH": str(_SRC)}
+    args = [str(source), str(destination), str(marker), json.dumps(kwargs)]
+    return subprocess.Popen(
+        [sys.executable, "-c", _STALLED_CONVERSION, *args], env=env, stderr=subprocess.PIPE, text=True
+    )
