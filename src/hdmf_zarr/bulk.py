@@ -138,11 +138,6 @@ class NewObjects:
             self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="hdmf_zarr-put")
         self._started.append(self._pool.submit(_write_files, self._root, batch))
 
-    def flush(self) -> None:
-        """Start writing what is pending on a local folder now, without waiting for it."""
-        if self._root is not None and self._pending:
-            self._start()
-
     async def drain(self) -> None:
         """Put every object added so far and wait for it (e.g. before other processes read them)."""
         pending, self._pending = self._pending, []

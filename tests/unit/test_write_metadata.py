@@ -1,24 +1,19 @@
-"""Array metadata made by the writer equals zarr's own reading of the same document, attributes apart;
-the root's documents equal what zarr saves."""
+"""Array metadata made by the writer equals zarr's own reading of the same document, attributes apart."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pytest
-import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zarr.core.group import AsyncGroup, GroupMetadata
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
-from zarr.storage import MemoryStore, StorePath
 
 from hdmf_zarr import dtypes
 from hdmf_zarr.dataio import default_compressors
-from hdmf_zarr.write.execute import array_metadata, root_documents
+from hdmf_zarr.write.execute import array_metadata
 from hdmf_zarr.write.plan import ArrayPlan, DataKind
 
 attributes = st.dictionaries(
@@ -56,29 +51,3 @@ def test_other_shapes_are_other_records(shape: tuple[int, ...]) -> None:
     b = sync(array_metadata(_plan("/b", {}, shape), 3))
     assert a.shape == (100,)
     assert b.shape == shape
-
-
-@settings(max_examples=20, deadline=None)
-@given(
-    root_attrs=attributes,
-    array_attrs=st.lists(attributes, min_size=0, max_size=4),
-    consolidated=st.booleans(),
-)
-def test_root_documents_are_what_zarr_saves(
-    root_attrs: dict[str, Any], array_attrs: list[dict[str, Any]], consolidated: bool
-) -> None:
-    """The root's objects made ahead of the final put (write/execute.py: root_documents) are byte for
-    byte what zarr's own group save writes for the same metadata."""
-    members: dict[str, Any] = {"/g": GroupMetadata(attributes={"x": 1}), "/g/h": GroupMetadata()}
-    for i, attrs in enumerate(array_attrs):
-        members[f"/g/a{i}"] = sync(array_metadata(_plan(f"/g/a{i}", attrs), 3))
-    documents = root_documents(
-        GroupMetadata(attributes=root_attrs), members, zarr_format=3, consolidated=consolidated
-    )
-    store = MemoryStore()
-    with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
-        warnings.simplefilter("ignore")
-        sync(AsyncGroup(metadata=documents.meta, store_path=StorePath(store, ""))._save_metadata())
-    saved = {key: buf.to_bytes() for key, buf in store._store_dict.items()}
-    assert dict(documents.items) == saved
-    assert (documents.meta.consolidated_metadata is not None) == consolidated

@@ -17,7 +17,7 @@ from zarr.core.group import GroupMetadata
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import dtypes, paths
 from hdmf_zarr.parallel import ParallelOptions
-from hdmf_zarr.write.execute import NodeMetadata, RootDocuments, root_documents, run_plan
+from hdmf_zarr.write.execute import NodeMetadata, consolidate, run_plan
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, GroupPlan, PlanContext, WritePlan, dtype_attr, plan_tree
 
 __all__ = ["ParallelOptions", "PlanContext", "WriteResult", "plan_tree", "write_plan"]
@@ -83,23 +83,17 @@ def write_plan(  # noqa: PLR0913 (keyword-only execution options: consolidated, 
             group.attributes[fmt.SPECLOC_ATTR] = fmt.SPEC_GROUP
     for parent, records in plan.links.items():
         _add_links(plan, parent, records, ctx, known)
-
-    def root(written: dict[str, NodeMetadata]) -> RootDocuments:
-        members = {**known, **written}
-        new_root = written.get(paths.ROOT, root_meta)
-        if not isinstance(new_root, GroupMetadata):
-            new_root = root_meta
-        if specs and fmt.SPECLOC_ATTR not in new_root.attributes:
-            attributes = {**new_root.attributes, fmt.SPECLOC_ATTR: fmt.SPEC_GROUP}
-            new_root = GroupMetadata(attributes=attributes, zarr_format=ctx.zarr_format)
-        return root_documents(new_root, members, zarr_format=ctx.zarr_format, consolidated=consolidated)
-
-    written, documents = run_plan(
-        store, plan, zarr_format=ctx.zarr_format, known=known, parallel=parallel, root=root
-    )
-    assert documents is not None  # run_plan made them with root()
-    members = {**known, **written}
-    final_root = documents.meta
+    written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known, parallel=parallel)
+    members = dict(known)
+    members.update(written)
+    new_root = written.get(paths.ROOT, root_meta)
+    if not isinstance(new_root, GroupMetadata):
+        new_root = root_meta
+    if specs and fmt.SPECLOC_ATTR not in new_root.attributes:
+        new_root = GroupMetadata(
+            attributes={**new_root.attributes, fmt.SPECLOC_ATTR: fmt.SPEC_GROUP}, zarr_format=ctx.zarr_format
+        )
+    final_root = consolidate(store, new_root, members, zarr_format=ctx.zarr_format, consolidated=consolidated)
     return WriteResult(members=members, root=final_root)
 
 

@@ -12,7 +12,7 @@ import copy
 import dataclasses
 import json
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from hdmf.data_utils import AbstractDataChunkIterator
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray, init_array
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.core.group import ConsolidatedMetadata, GroupMetadata, parse_attributes
+from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata, parse_attributes
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
@@ -411,14 +411,6 @@ def _user_datasets(plan: WritePlan) -> int:
     return sum(1 for a in plan.arrays if not a.path.startswith(spec_prefix))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RootDocuments:
-    """The root's metadata after a write, and the store objects that hold it (written last)."""
-
-    meta: GroupMetadata
-    items: list[tuple[str, bytes]]
-
-
 def run_plan(
     store: Store,
     plan: WritePlan,
@@ -426,29 +418,20 @@ def run_plan(
     zarr_format: fmt.ZarrFormat,
     known: Mapping[str, NodeMetadata],
     parallel: ParallelOptions | None = None,
-    root: Callable[[dict[str, NodeMetadata]], RootDocuments] | None = None,
-) -> tuple[dict[str, NodeMetadata], RootDocuments | None]:
+) -> dict[str, NodeMetadata]:
     """Write every node and its data; return the metadata of the nodes written (by absolute path).
 
     With *parallel*, iterators and re-openable array-likes are written by workers (write/distribute.py).
-    *root* makes the root's documents from the nodes written (see :func:`root_documents`): it runs while
-    the last node documents are still being written by the writer threads, and its objects are put once
-    every other object is stored, so the root document is the last object a write puts.
     """
     _check_new(plan, known)
     dimensions.assign(plan.arrays, stored=known)  # spec labels -> names consistent in each group (xarray)
 
-    async def _run() -> tuple[dict[str, NodeMetadata], RootDocuments | None]:
+    async def _run() -> dict[str, NodeMetadata]:
         # Small objects (documents, single chunks) are written by threads while the next are made.
         async with bulk.NewObjects(store) as puts:
             nodes = await _write_nodes(store, plan, zarr_format, puts)
             await _write_data(store, plan, nodes, parallel, puts)
-            puts.flush()  # the last batch goes to the writer threads while the root is made
-            documents = root(nodes) if root is not None else None
-        if documents is not None:
-            with _failures_named(store, "the root document (consolidated metadata)"):
-                await bulk.put_existing(store, documents.items)
-        return nodes, documents
+        return nodes
 
     with zarr.config.set({"json_indent": None}), _failures_named(store, "the file's node documents"):
         return sync(_run())
@@ -480,22 +463,19 @@ def consolidate(
     readers then list the store.
     """
     with _failures_named(store, "the root document (consolidated metadata)"):
-        documents = root_documents(root, members, zarr_format=zarr_format, consolidated=consolidated)
-        sync(bulk.put_existing(store, documents.items))
-    return documents.meta
+        return _consolidate(store, root, members, zarr_format=zarr_format, consolidated=consolidated)
 
 
-def root_documents(
+def _consolidate(
+    store: Store,
     root: GroupMetadata,
     members: Mapping[str, NodeMetadata],
     *,
     zarr_format: fmt.ZarrFormat,
-    consolidated: bool = True,
-) -> RootDocuments:
-    """The root's metadata with every member's inline (unless not *consolidated*), and its store objects:
-    ``zarr.json`` (v3); ``.zgroup``, ``.zattrs`` and ``.zmetadata`` (v2). Makes them, writes nothing."""
+    consolidated: bool,
+) -> GroupMetadata:
     if zarr_format == 2:
-        return _root_documents_v2(root, members, consolidated=consolidated)
+        return _consolidate_v2(store, root, members, consolidated=consolidated)
     flat: dict[str, Any] = {}
     for path, meta in members.items():
         key = _key(path)
@@ -507,10 +487,11 @@ def root_documents(
     ConsolidatedMetadata._flat_to_nested(flat)
     block = ConsolidatedMetadata(metadata=flat) if consolidated else None
     root_meta = dataclasses.replace(root, consolidated_metadata=block, zarr_format=zarr_format)
+    group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
     with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        buffers = root_meta.to_buffer_dict(default_buffer_prototype())
-    return RootDocuments(root_meta, [(key, buf.to_bytes()) for key, buf in buffers.items()])
+        sync(group._save_metadata())
+    return root_meta
 
 
 def _v2_documents(path: str, meta: NodeMetadata | LegacyArrayMeta) -> dict[str, Any]:
@@ -526,10 +507,10 @@ def _v2_documents(path: str, meta: NodeMetadata | LegacyArrayMeta) -> dict[str, 
     return {f"{prefix}/{name}" if prefix else name: doc for name, doc in docs.items()}
 
 
-def _root_documents_v2(
-    root: GroupMetadata, members: Mapping[str, NodeMetadata], *, consolidated: bool
-) -> RootDocuments:
-    """The root ``.zgroup``/``.zattrs`` and ``.zmetadata`` (every node's documents)."""
+def _consolidate_v2(
+    store: Store, root: GroupMetadata, members: Mapping[str, NodeMetadata], *, consolidated: bool
+) -> GroupMetadata:
+    """Write the root ``.zgroup``/``.zattrs`` and ``.zmetadata`` (every node's documents), once."""
     root_meta = dataclasses.replace(root, consolidated_metadata=None, zarr_format=2)
     metadata: dict[str, Any] = {}
     for path, meta in {**members, paths.ROOT: root_meta}.items():
@@ -539,4 +520,5 @@ def _root_documents_v2(
     items = [(name, _json_bytes(doc)) for name, doc in root_docs.items()]
     if consolidated:
         items.append((fmt.V2_CONSOLIDATED_KEY, _json_bytes(block)))
-    return RootDocuments(root_meta, items)
+    sync(bulk.put_existing(store, items))
+    return root_meta
