@@ -1,5 +1,4 @@
-"""Chunks encoded by the writer's fast path are read back by plain zarr exactly (text scalars: the very bytes
-zarr writes)."""
+"""Chunks encoded by the writer's fast path are read back by plain zarr exactly."""
 
 from __future__ import annotations
 
@@ -8,12 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 import zarr
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from zarr.storage import MemoryStore
 
 from hdmf_zarr.dataio import default_compressors
-from hdmf_zarr.write.fastpath import encode_single_chunk, encode_text_scalar
+from hdmf_zarr.write.fastpath import encode_single_chunk
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16", "uint32", "int64", "float32", "float64", "bool"])
@@ -46,29 +43,3 @@ def test_fast_path_declines_what_it_does_not_handle(kwargs: dict[str, Any]) -> N
     options = {"chunks": (10,), "compressors": default_compressors(), **kwargs}
     arr = zarr.create_array(MemoryStore(), name="a", shape=(10,), dtype="f8", **options)
     assert encode_single_chunk("/a", np.arange(10.0), arr.metadata) is None
-
-
-@settings(max_examples=40, deadline=None)
-@given(text=st.text(max_size=3000))
-def test_text_scalar_chunk_is_what_zarr_writes(text: str) -> None:
-    """A 0-d text array with vlen-utf8 + zstd (the cached spec documents): zarr's key and bytes."""
-    store = MemoryStore()
-    arr = zarr.create_array(
-        store, name="s", shape=(), chunks=(), dtype=str, fill_value="", compressors="auto"
-    )
-    encoded = encode_text_scalar("/s", np.asarray(text, dtype=object), arr.metadata)
-    arr[()] = text
-    stored = {k: v.to_bytes() for k, v in store._store_dict.items() if not k.endswith("zarr.json")}
-    if text == "":
-        assert encoded is None  # the fill value: zarr decides whether a chunk is stored
-    else:
-        assert encoded is not None
-        assert {encoded[0]: encoded[1]} == stored
-        assert zarr.open_array(store, path="s", mode="r")[()] == text
-
-
-def test_text_scalar_declines_other_chains() -> None:
-    arr = zarr.create_array(MemoryStore(), name="s", shape=(), dtype=str, compressors=None)
-    assert encode_text_scalar("/s", np.asarray("x", dtype=object), arr.metadata) is None
-    arr = zarr.create_array(MemoryStore(), name="t", shape=(2,), dtype=str, compressors="auto")
-    assert encode_text_scalar("/t", np.asarray(["x", "y"], dtype=object), arr.metadata) is None

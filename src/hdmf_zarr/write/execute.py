@@ -38,7 +38,7 @@ from hdmf_zarr.store import store_url
 from hdmf_zarr.workerpaths import active_client, check_workers_see, local_roots
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.distribute import write_distributed
-from hdmf_zarr.write.fastpath import encode_single_chunk, encode_text_scalar
+from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 from hdmf_zarr.write.prefetch import prefetched
 from hdmf_zarr.write.rowchunks import RowChunkWriter, row_chunk_rows
@@ -349,13 +349,6 @@ def _where(store: Store, path: str) -> str:
     return bulk.local_path(store, _key(path)) or f"{store_url(store) or store}/{_key(path)}"
 
 
-def _one_chunk(a: ArrayPlan, meta: NodeMetadata) -> tuple[str, Any] | None:
-    """(key, bytes) of an array stored as one chunk without zarr's machinery (write/fastpath.py), or None."""
-    if a.kind is not DataKind.VALUES or isinstance(meta, GroupMetadata):
-        return None
-    return encode_single_chunk(a.path, a.data, meta) or encode_text_scalar(a.path, a.data, meta)
-
-
 async def _write_data(
     store: Store,
     plan: WritePlan,
@@ -374,7 +367,7 @@ async def _write_data(
         if a.kind is DataKind.LEGACY_OBJECT:
             await puts.add(encode_chunks(a.path, a.options["legacy"], a.data))
             continue
-        chunk = _one_chunk(a, meta)
+        chunk = encode_single_chunk(a.path, a.data, meta) if a.kind is DataKind.VALUES else None
         if chunk is not None:
             await puts.add([chunk])
             continue

@@ -1,11 +1,9 @@
-"""Encode small single-chunk arrays directly, for one bulk put instead of one zarr write each.
+"""Encode small single-chunk numeric arrays directly, for one bulk put instead of one zarr write each.
 
 Layer: write. Files with thousands of small series spend most of their write time in zarr's per-array
 machinery. For the default codec chain (``bytes`` little-endian, then Blosc) and an array that is one
-chunk, the stored chunk is simply the Blosc-compressed little-endian bytes; for a text scalar stored
-with ``vlen-utf8`` then ``zstd`` (the cached specification documents), it is the zstd-compressed
-vlen-utf8 encoding of the one string. This module produces exactly those bytes, and anything else goes
-through zarr. ``tests`` compare them with what zarr writes.
+chunk, the stored chunk is simply the Blosc-compressed little-endian bytes; this module produces exactly
+that, and anything else goes through zarr. ``tests`` read such chunks back with plain zarr.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from typing import Any
 
 import numcodecs
 import numpy as np
-from zarr.codecs import BloscCodec, BytesCodec, VLenUTF8Codec, ZstdCodec
+from zarr.codecs import BloscCodec, BytesCodec
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 
 from hdmf_zarr import paths
@@ -67,25 +65,3 @@ def encode_single_chunk(
     little = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<"))
     key = paths.to_zarr_key(path) + "/c/" + "/".join("0" for _ in data.shape)
     return key, codec.encode(little)
-
-
-def encode_text_scalar(
-    path: str, data: np.ndarray, meta: ArrayV2Metadata | ArrayV3Metadata
-) -> tuple[str, bytes] | None:
-    """(store key, chunk bytes) of a 0-d text array whose codecs are ``vlen-utf8`` then ``zstd``, or None."""
-    if not isinstance(meta, ArrayV3Metadata) or data.ndim != 0 or meta.shape != ():
-        return None
-    text = data.item()
-    if not isinstance(text, str) or len(text) > MAX_BYTES:
-        return None
-    codecs = meta.codecs
-    if len(codecs) != 2 or not isinstance(codecs[0], VLenUTF8Codec) or not isinstance(codecs[1], ZstdCodec):
-        return None
-    encoding = meta.chunk_key_encoding
-    if getattr(encoding, "name", "") != "default" or getattr(encoding, "separator", "") != "/":
-        return None
-    if text == meta.fill_value:
-        return None  # zarr stores no chunk for the fill value: let it decide
-    zstd = numcodecs.Zstd(level=codecs[1].level, checksum=codecs[1].checksum)
-    payload = zstd.encode(numcodecs.VLenUTF8().encode(np.array([text], dtype=object)))
-    return paths.to_zarr_key(path) + "/c", bytes(payload)
