@@ -74,6 +74,14 @@ def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool) -> None:
 
 register_pipeline(BoundedCodecPipeline)
 
+#: Whether the zarrs codec pipeline is installed. zarr imports every installed pipeline (an entry point) the
+#: first time it makes any array object, so zarrs' Rust library (about 6 MiB resident) would otherwise be
+#: loaded inside the first write or read of a session, which then pays its time and memory. It is loaded
+#: here, with hdmf_zarr, instead (a few milliseconds).
+HAS_ZARRS: Final = importlib.util.find_spec("zarrs") is not None
+if HAS_ZARRS:
+    importlib.import_module("zarrs")
+
 
 def accelerated_pipeline() -> str | None:
     """The codec pipeline to use for our arrays, or None to keep zarr's configured one."""
@@ -81,7 +89,7 @@ def accelerated_pipeline() -> str | None:
         return None
     if zarr.config.get("codec_pipeline.path") != _DEFAULT_PIPELINE:
         return None  # the user chose a pipeline
-    return ZARRS_PIPELINE if importlib.util.find_spec("zarrs") is not None else None
+    return ZARRS_PIPELINE if HAS_ZARRS else None
 
 
 def _uses_zstd(metadata: Any) -> bool:
