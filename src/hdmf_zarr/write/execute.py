@@ -48,6 +48,10 @@ NodeMetadata = GroupMetadata | ArrayV2Metadata | ArrayV3Metadata
 
 #: How many array writes run concurrently (bounded so memory and open files stay bounded).
 MAX_CONCURRENT_WRITES = 64
+#: The same into a local folder. There zarr's writes are CPU work and file syscalls, run on its event
+#: loop's executor: concurrent ones only add executor threads (each with its stack and allocator arena,
+#: about 0.3-1 MiB resident) while the row-chunk writers already keep the cores busy.
+LOCAL_CONCURRENT_WRITES = 1
 #: Upper bound on bytes held in memory while copying a large array-like, per array.
 COPY_BLOCK_BYTES = 64 << 20
 
@@ -356,7 +360,8 @@ async def _write_data(
     parallel: ParallelOptions | None,
     puts: bulk.NewObjects,
 ) -> None:
-    sem = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
+    local = bulk.local_path(store, "") is not None
+    sem = asyncio.Semaphore(LOCAL_CONCURRENT_WRITES if local else MAX_CONCURRENT_WRITES)
     row_chunks = RowChunkWriter(store)  # large local arrays: a few chunks in memory at a time
     values, serial = [], []
     for a in plan.arrays:

@@ -3,10 +3,10 @@
 Layer: write. For the default codec chain (``bytes`` little-endian, then Blosc) and chunks that cut
 only the first axis, every stored chunk is the Blosc-compressed little-endian bytes of a run of whole
 rows (the last one padded with the fill value): a contiguous view of the array, encoded without a
-copy. ``CHUNKS_IN_FLIGHT`` writer threads each encode a chunk and write it to its file (Blosc and file
-syscalls release the GIL), so memory holds a few chunks' outputs, not slabs of raw, shuffled and
-compressed copies. Each thread's allocator arena keeps about one chunk's freed buffers (about 3 MiB
-for 1 MiB chunks): two threads encode on two cores for about 1 MiB more than one thread would hold.
+copy. ``CHUNKS_IN_FLIGHT`` writer threads each encode a chunk into a buffer the thread reuses
+(bloscinto.py) and write it to its file (Blosc and file syscalls release the GIL), so memory holds a
+few chunks' outputs, not slabs of raw, shuffled and compressed copies, and no thread's allocator arena
+churns through a fresh output per chunk.
 Chunks equal to the fill value are not stored, as zarr does unless ``array.write_empty_chunks`` is
 set. Other arrays and stores go through zarr (slabs.py).
 """
@@ -25,6 +25,7 @@ from zarr.abc.store import Store
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 
 from hdmf_zarr import bulk, paths
+from hdmf_zarr.write import bloscinto
 from hdmf_zarr.write.fastpath import blosc_for
 
 #: Chunks encoded or being written at once, over every array of one write.
@@ -74,7 +75,11 @@ def _only(block: np.ndarray, fill: Any) -> bool:
 
 
 def _write_chunk(codec: Any, target: str, data: np.ndarray, start: int, rows: int, fill: Any) -> None:
-    """Encode the chunk of *data* from row *start* and store it at *target* (a writer thread)."""
+    """Encode the chunk of *data* from row *start* and store it at *target* (a writer thread).
+
+    *codec* is a :class:`~hdmf_zarr.write.bloscinto.BloscInto` (into the thread's reused buffer) or a
+    numcodecs Blosc.
+    """
     chunk = _chunk(data, start, rows, fill)
     if chunk is None:
         return
@@ -104,8 +109,9 @@ class RowChunkWriter:
 
     async def write(self, path: str, meta: ArrayV3Metadata, data: np.ndarray, rows: int) -> None:
         """Write every chunk of *data*, the whole array at *path* (see :func:`row_chunk_rows`)."""
-        codec = blosc_for(meta)
-        assert codec is not None
+        blosc = blosc_for(meta)
+        assert blosc is not None
+        codec: Any = bloscinto.into_buffer(blosc) or blosc
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
                 max_workers=self._in_flight, thread_name_prefix="hdmf_zarr-chunks"
