@@ -21,7 +21,8 @@ from hdmf.data_utils import AbstractDataChunkIterator
 from zarr.abc.store import Store
 from zarr.core.array import AsyncArray, init_array
 from zarr.core.buffer import Buffer, default_buffer_prototype
-from zarr.core.group import AsyncGroup, ConsolidatedMetadata, GroupMetadata, parse_attributes
+from zarr.core.common import ZARR_JSON
+from zarr.core.group import ConsolidatedMetadata, GroupMetadata, parse_attributes
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.core.sync import sync
 from zarr.storage import MemoryStore, StorePath
@@ -41,6 +42,7 @@ from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
 from hdmf_zarr.write.plan import ArrayPlan, DataKind, WritePlan
 from hdmf_zarr.write.prefetch import prefetched
+from hdmf_zarr.write.rootdoc import root_document
 from hdmf_zarr.write.rowchunks import RowChunkWriter, row_chunk_rows
 from hdmf_zarr.write.slabs import write_slabs
 
@@ -485,10 +487,10 @@ def _consolidate(
     ConsolidatedMetadata._flat_to_nested(flat)
     block = ConsolidatedMetadata(metadata=flat) if consolidated else None
     root_meta = dataclasses.replace(root, consolidated_metadata=block, zarr_format=zarr_format)
-    group = AsyncGroup(metadata=root_meta, store_path=StorePath(store, ""))
-    with warnings.catch_warnings(), zarr.config.set({"json_indent": None}):
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        sync(group._save_metadata())
+        document = root_document(root_meta)  # zarr's bytes, without one dict of every node (rootdoc.py)
+    sync(store.set(ZARR_JSON, default_buffer_prototype().buffer.from_bytes(document)))
     return root_meta
 
 

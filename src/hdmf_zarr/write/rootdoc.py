@@ -1,0 +1,73 @@
+"""The root ``zarr.json`` with the consolidated metadata, serialised member by member.
+
+Layer: write. zarr serialises a group document by first making one nested dict of everything in it:
+for the root of a file with 20,000 series that is every node's metadata as Python dicts (several times
+the 30 MB of JSON they become), alive at once next to the JSON text and its bytes. This module
+writes the same bytes (tests/unit/test_rootdoc.py compares them with zarr's ``to_buffer_dict``) from
+zarr's own per-member dicts, a batch of members at a time: what is held is the JSON bytes.
+
+``json.dumps`` without indentation separates items with ``", "`` and keys from values with ``": "``,
+escapes every non-ASCII character, and so writes the same text for a dict as for its items dumped
+one by one and joined this way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any, Final
+
+from zarr.core.group import ConsolidatedMetadata, GroupMetadata
+from zarr.core.metadata import ArrayV3Metadata
+from zarr.core.metadata.v3 import check_storable
+
+#: Members whose dicts are made at once (zarr's own ``ConsolidatedMetadata.to_dict`` on a batch).
+BATCH: Final = 256
+
+
+def _member_key(item: tuple[str, Any]) -> tuple[int, str]:
+    import unicodedata
+
+    key = item[0]
+    return key.count("/"), unicodedata.normalize("NFKC", key).casefold()
+
+
+def _member_texts(block: ConsolidatedMetadata) -> Iterator[bytes]:
+    """``"key": {document}`` of every member of *block*, in the order zarr writes them."""
+    flat = sorted(block.flattened_metadata.items(), key=_member_key)
+    for member in (m for _, m in flat):
+        if isinstance(member, ArrayV3Metadata) and getattr(member, "_stored_document", None) is None:
+            check_storable(member)  # as zarr does before storing a group document
+    for start in range(0, len(flat), BATCH):
+        batch = dict(flat[start : start + BATCH])
+        # zarr's own member documents (a member read from a repaired document is kept as stored)
+        docs = dataclasses.replace(block, metadata=batch).to_dict()["metadata"]
+        assert isinstance(docs, dict)
+        for key in batch:  # to_dict sorts with the same key: the batch order
+            yield f"{json.dumps(key)}: {json.dumps(docs[key], allow_nan=True)}".encode("ascii")
+
+
+def root_document(root: GroupMetadata) -> bytes:
+    """The bytes zarr stores as the ``zarr.json`` of the v3 group *root* (JSON, no indentation)."""
+    block = root.consolidated_metadata
+    if root.zarr_format != 3 or block is None:
+        return json.dumps(root.to_dict(), allow_nan=True).encode("ascii")
+    empty = dataclasses.replace(block, metadata={})
+    head = dataclasses.replace(root, consolidated_metadata=empty).to_dict()
+    marker = f"\x00{uuid.uuid4().hex}\x00"  # no attribute holds it: NUL, then a fresh random id
+    head["consolidated_metadata"] = marker  # the key keeps its place in the document
+    outer = json.dumps(head, allow_nan=True).encode("ascii").split(json.dumps(marker).encode("ascii"))
+    if len(outer) != 2:
+        raise AssertionError("the consolidated metadata marker must occur once in the root document")
+    block_head = json.dumps(empty.to_dict(), allow_nan=True).encode("ascii")
+    if not block_head.endswith(b"{}}"):
+        raise AssertionError("zarr's consolidated metadata no longer ends with its members")
+    parts = [outer[0], block_head[:-2]]
+    for i, text in enumerate(_member_texts(block)):
+        if i:
+            parts.append(b", ")
+        parts.append(text)
+    parts += [b"}}", outer[1]]
+    return b"".join(parts)  # one copy of the pieces
