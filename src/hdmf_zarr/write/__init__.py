@@ -84,6 +84,7 @@ def write_plan(  # noqa: PLR0913 (keyword-only execution options: consolidated, 
     for parent, records in plan.links.items():
         _add_links(plan, parent, records, ctx, known)
     written = run_plan(store, plan, zarr_format=ctx.zarr_format, known=known, parallel=parallel)
+    del plan  # its node records (about 3 KiB a series) are not needed by consolidation, the write's peak
     members = dict(known)
     members.update(written)
     new_root = written.get(paths.ROOT, root_meta)

@@ -4,7 +4,8 @@ Layer: write. zarr serialises a group document by first making one nested dict o
 for the root of a file with 20,000 series that is every node's metadata as Python dicts (several times
 the 30 MB of JSON they become), alive at once next to the JSON text and its bytes. This module
 writes the same bytes (tests/unit/test_rootdoc.py compares them with zarr's ``to_buffer_dict``) from
-zarr's own per-member dicts, a batch of members at a time: what is held is the JSON bytes.
+zarr's own per-member dicts, a batch of members at a time, into one growing buffer: what is held is
+about the JSON bytes.
 
 ``json.dumps`` without indentation separates items with ``", "`` and keys from values with ``": "``,
 escapes every non-ASCII character, and so writes the same text for a dict as for its items dumped
@@ -35,7 +36,8 @@ def _member_key(item: tuple[str, Any]) -> tuple[int, str]:
 
 
 def _member_texts(block: ConsolidatedMetadata) -> Iterator[bytes]:
-    """``"key": {document}`` of every member of *block*, in the order zarr writes them."""
+    """``"key": {document}`` of the members of *block*, in the order zarr writes them, joined by
+    ``", "`` a batch at a time."""
     flat = sorted(block.flattened_metadata.items(), key=_member_key)
     for member in (m for _, m in flat):
         if isinstance(member, ArrayV3Metadata) and getattr(member, "_stored_document", None) is None:
@@ -45,11 +47,12 @@ def _member_texts(block: ConsolidatedMetadata) -> Iterator[bytes]:
         # zarr's own member documents (a member read from a repaired document is kept as stored)
         docs = dataclasses.replace(block, metadata=batch).to_dict()["metadata"]
         assert isinstance(docs, dict)
-        for key in batch:  # to_dict sorts with the same key: the batch order
-            yield f"{json.dumps(key)}: {json.dumps(docs[key], allow_nan=True)}".encode("ascii")
+        yield ", ".join(  # to_dict sorts with the same key: the batch order
+            f"{json.dumps(key)}: {json.dumps(docs[key], allow_nan=True)}" for key in batch
+        ).encode("ascii")
 
 
-def root_document(root: GroupMetadata) -> bytes:
+def root_document(root: GroupMetadata) -> bytes | bytearray:
     """The bytes zarr stores as the ``zarr.json`` of the v3 group *root* (JSON, no indentation)."""
     block = root.consolidated_metadata
     if root.zarr_format != 3 or block is None:
@@ -64,10 +67,12 @@ def root_document(root: GroupMetadata) -> bytes:
     block_head = json.dumps(empty.to_dict(), allow_nan=True).encode("ascii")
     if not block_head.endswith(b"{}}"):
         raise AssertionError("zarr's consolidated metadata no longer ends with its members")
-    parts = [outer[0], block_head[:-2]]
+    document = bytearray(outer[0])  # grown in place: no second copy of the whole document
+    document += block_head[:-2]
     for i, text in enumerate(_member_texts(block)):
         if i:
-            parts.append(b", ")
-        parts.append(text)
-    parts += [b"}}", outer[1]]
-    return b"".join(parts)  # one copy of the pieces
+            document += b", "
+        document += text
+    document += b"}}"
+    document += outer[1]
+    return document
