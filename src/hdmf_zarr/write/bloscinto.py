@@ -95,6 +95,30 @@ def into_buffer(codec: numcodecs.Blosc) -> BloscInto | None:
     return BloscInto(codec, func)
 
 
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        func = ctypes.CDLL(None).malloc_trim  # glibc; other C libraries have no such call
+    except (OSError, AttributeError):
+        return None
+    func.restype = ctypes.c_int
+    func.argtypes = [ctypes.c_size_t]
+    return func
+
+
+def trim_freed() -> None:
+    """Give the allocator's freed pages back to the system (glibc ``malloc_trim``; elsewhere nothing).
+
+    c-blosc allocates and frees its block buffers (half a MiB for 1 MiB chunks) at every call; in a
+    writer thread's allocator arena these frees fragment the heap, which grows to about 3 MiB resident
+    and keeps it. Trimming every few chunks keeps a thread at about 2 MiB (the chunk buffer and one
+    call's blocks) for about 0.1 ms per trim.
+    """
+    func = _malloc_trim()
+    if func is not None:
+        func(0)
+
+
 def release() -> None:
     """Drop the calling thread's buffer (a thread that ends drops it anyway)."""
     _local.__dict__.pop("dest", None)

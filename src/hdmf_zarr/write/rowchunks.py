@@ -30,6 +30,8 @@ from hdmf_zarr.write.fastpath import blosc_for
 
 #: Chunks encoded or being written at once, over every array of one write.
 CHUNKS_IN_FLIGHT: Final = 2
+#: Chunks written between two returns of freed allocator pages to the system (bloscinto.trim_freed).
+CHUNKS_PER_TRIM: Final = 8
 
 
 def row_chunk_rows(store: Store, meta: ArrayV2Metadata | ArrayV3Metadata, data: Any) -> int | None:
@@ -87,6 +89,8 @@ def _write_chunk(codec: Any, target: str, data: np.ndarray, start: int, rows: in
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "wb") as fh:
         fh.write(payload)
+    if (start // rows) % CHUNKS_PER_TRIM == CHUNKS_PER_TRIM - 1:
+        bloscinto.trim_freed()
 
 
 class RowChunkWriter:
