@@ -6,6 +6,7 @@ spelling into zarr 3 codecs, and computes the default chunking and compressor.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -28,8 +29,13 @@ from hdmf_zarr.h5settings import h5_codecs, h5_fill_value, is_h5py_dataset
 DEFAULT_CHUNK_BYTES: Final = 1 << 20
 
 
+@functools.cache
 def default_compressors() -> tuple[ZarrCodec, ...]:
-    """Blosc/LZ4 with byte shuffle: fast to write and read, a good ratio on int16 ephys data."""
+    """Blosc/LZ4 with byte shuffle: fast to write and read, a good ratio on int16 ephys data.
+
+    One tuple for every array (zarr's codecs are frozen; they evolve into new objects per array): a
+    file with 20,000 series would otherwise hold 40,000 alike codec objects while it is written.
+    """
     return (zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),)
 
 

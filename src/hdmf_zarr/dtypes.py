@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -97,7 +98,15 @@ REFERENCE: Final = Storage(Kind.REFERENCE)
 
 
 def numeric(dtype: object) -> Storage:
-    return Storage(Kind.NUMERIC, numpy=np.dtype(dtype))  # type: ignore[call-overload]
+    resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    if resolved.metadata is None and resolved.fields is None:
+        return _plain_numeric(resolved)  # one record per dtype: files with many arrays share them
+    return Storage(Kind.NUMERIC, numpy=resolved)
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_numeric(dtype: np.dtype[Any]) -> Storage:
+    return Storage(Kind.NUMERIC, numpy=dtype)
 
 
 def from_spec(dtype: object) -> Storage | None:
