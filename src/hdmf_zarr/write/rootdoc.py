@@ -22,7 +22,11 @@ from typing import Any, Final
 
 from zarr.core.group import ConsolidatedMetadata, GroupMetadata
 from zarr.core.metadata import ArrayV3Metadata
-from zarr.core.metadata.v3 import check_storable
+
+try:  # zarr releases that refuse some array metadata (rectilinear grids) before storing a group document
+    from zarr.core.metadata.v3 import check_storable
+except ImportError:  # earlier zarr 3 releases store group documents unchecked: so does this module then
+    check_storable = None  # type: ignore[assignment]
 
 #: Members whose dicts are made at once (zarr's own ``ConsolidatedMetadata.to_dict`` on a batch).
 BATCH: Final = 256
@@ -40,7 +44,8 @@ def _member_texts(block: ConsolidatedMetadata) -> Iterator[bytes]:
     ``", "`` a batch at a time."""
     flat = sorted(block.flattened_metadata.items(), key=_member_key)
     for member in (m for _, m in flat):
-        if isinstance(member, ArrayV3Metadata) and getattr(member, "_stored_document", None) is None:
+        stored = getattr(member, "_stored_document", None)
+        if check_storable is not None and isinstance(member, ArrayV3Metadata) and stored is None:
             check_storable(member)  # as zarr does before storing a group document
     for start in range(0, len(flat), BATCH):
         batch = dict(flat[start : start + BATCH])
