@@ -74,13 +74,22 @@ def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool) -> None:
 
 register_pipeline(BoundedCodecPipeline)
 
+
 #: Whether the zarrs codec pipeline is installed. zarr imports every installed pipeline (an entry point) the
 #: first time it makes any array object, so zarrs' Rust library (about 6 MiB resident) would otherwise be
 #: loaded inside the first write or read of a session, which then pays its time and memory. It is loaded
 #: here, with hdmf_zarr, instead (a few milliseconds).
-HAS_ZARRS: Final = importlib.util.find_spec("zarrs") is not None
-if HAS_ZARRS:
-    importlib.import_module("zarrs")
+def _load_zarrs() -> bool:
+    if importlib.util.find_spec("zarrs") is None:
+        return False
+    try:
+        importlib.import_module("zarrs")
+    except ImportError:  # a build that does not load here: zarr's own pipeline, as without zarrs
+        return False
+    return True
+
+
+HAS_ZARRS: Final = _load_zarrs()
 
 
 def accelerated_pipeline() -> str | None:
