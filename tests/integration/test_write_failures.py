@@ -74,9 +74,9 @@ def test_dev_full_behind_a_chunk_name_is_an_os_error(tmp_path: Path) -> None:
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
     path = tmp_path / "devfull.zarr"
-    (path / "recording" / "c").mkdir(parents=True)
-    (path / "recording" / "c" / "0").symlink_to("/dev/full")  # the first chunk's file: always full
+    (path / "recording").mkdir(parents=True)
+    (path / "recording" / "c.0").symlink_to("/dev/full")  # the first chunk's file: always full
     with pytest.raises(OSError, match="No space left on device") as info:
         _write(path, np.arange(10), mode="a")  # in place: "w" would write beside the planted folder
     assert info.value.errno == errno.ENOSPC
-    assert info.value.filename == str(path / "recording" / "c" / "0")
+    assert info.value.filename == str(path / "recording" / "c.0")
