@@ -94,23 +94,6 @@ def _as_bytes(value: Buffer | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.to_bytes()
 
 
-async def put_new(store: Store, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
-    """Put objects under keys that do not exist yet (new nodes of a write)."""
-    pairs = [(k, _as_bytes(v)) for k, v in items]
-    root = _local_root(store)
-    if root is not None:
-        # contiguous runs of sorted keys: each folder is made by one thread, and threads work in
-        # different folders (creating entries in one folder from several threads contends on it)
-        pairs.sort(key=lambda kv: kv[0])
-        size = max(1, -(-len(pairs) // _THREADS))
-        shards = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-        loop = asyncio.get_running_loop()
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            await asyncio.gather(*(loop.run_in_executor(pool, _write_files, root, s) for s in shards if s))
-        return
-    await put_existing(store, pairs)
-
-
 async def put_existing(store: Store, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
     """Put objects that may replace existing ones, through the store's own atomic ``set``."""
     proto = default_buffer_prototype()
