@@ -67,6 +67,7 @@ def test_a_full_disk_is_an_os_error_naming_dataset_and_file(small_disk: Path, ki
     staged = re.compile(re.escape(str(small_disk)) + r"/\.full\.zarr\.staging-[0-9a-f]+/recording")
     assert staged.match(str(error.filename)), error.filename
     assert "'/recording'" in str(error) or "node documents" in str(error)
+    assert any(str(path) in note and "nothing was published" in note for note in error.__notes__)
     assert not (path / "zarr.json").exists()  # never presented as a complete file
 
 
