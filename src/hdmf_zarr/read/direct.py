@@ -38,6 +38,7 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.pipeline import check_frame
+from hdmf_zarr.read import pages
 from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
@@ -283,7 +284,7 @@ class DirectReader:
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
-        out = np.empty(tuple(r.stop - r.start for r in region), dtype=self.dtype)
+        out = pages.empty(tuple(r.stop - r.start for r in region), self.dtype)  # faulted in cheaply
         if out.size == 0:
             return out
         spans = (range(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(region, self.chunks, strict=True))
@@ -376,9 +377,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def prepare(store: object) -> None:
-    """Start the decoding threads when a local store is opened for reading, so that the first large
-    read of the IO does not pay for starting them (done once per process)."""
+    """Start the decoding threads when a local store is opened for reading, and find out whether huge
+    pages are offered (read/pages.py), so that the first large read of the IO does not pay for either
+    (done once per process)."""
     if isinstance(store, LocalStore | MemoryStore):
+        pages.huge_page_bytes()  # looked up once, here rather than on the first large read
         pool = _pool()
         for _ in range(_WORKERS):
             pool.submit(int)
