@@ -150,18 +150,17 @@ def _reuse_from(min_bytes: int) -> Iterator[None]:
     layout=layouts(),
     kind=st.sampled_from(["memory", "local"]),
     reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
-    huge=st.sampled_from([None, 64]),
+    populate_from=st.sampled_from([0, pages.POPULATE_MIN_BYTES]),
 )
 def test_direct_region_reads_equal_zarr(
-    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int, huge: int | None
+    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int, populate_from: int
 ) -> None:
-    """*huge* 64: results and reused buffers are laid on 64-byte "huge pages" (read/pages.py), so that
-    the small arrays drawn here take that path too (None: the system's huge pages)."""
+    """*populate_from* 0: every result's pages are faulted in by a decoding thread while this one
+    decodes into it (read/pages.py), so that the small arrays drawn here take that path too."""
     written = data.draw(regions(layout["shape"]))
-    size = pages.huge_page_bytes() if huge is None else huge
 
     @_reuse_from(reuse_from)
-    @_patched(pages, "huge_page_bytes", lambda: size)
+    @_patched(pages, "POPULATE_MIN_BYTES", populate_from)
     def body(store: Any) -> None:
         arr = _create(store, layout, written)
         reader = DirectReader.of(arr)

@@ -8,9 +8,8 @@ temporary array to decode a chunk into when only part of it is wanted. So chunks
 ``REUSE_MIN_BYTES`` are read into one buffer per thread, and partly wanted chunks are decoded into one
 array per thread, both kept for the next read (each at most ``REUSE_MAX_BYTES``; larger ones are
 allocated per read) until an IO closes (``release``). What such a buffer holds is valid until the same
-thread's next read: callers decode a chunk before they read the next one. The buffers lie on whole huge
-pages where the system offers them (read/pages.py), so that filling them the first time costs a fault per
-2 MiB rather than per 4 KiB.
+thread's next read: callers decode a chunk before they read the next one. A new buffer's pages are
+faulted in by one system call (read/pages.py), cheaper than one fault per page as it is first filled.
 """
 
 from __future__ import annotations

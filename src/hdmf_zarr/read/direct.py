@@ -284,13 +284,22 @@ class DirectReader:
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
-        out = pages.empty(tuple(r.stop - r.start for r in region), self.dtype)  # faulted in cheaply
-        if out.size == 0:
-            return out
+        shape = tuple(r.stop - r.start for r in region)
+        if 0 in shape:
+            return np.empty(shape, dtype=self.dtype)
         spans = (range(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(region, self.chunks, strict=True))
         keys = list(itertools.product(*spans))
+        parallel = (
+            len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES
+        )
+        # Decoded in this thread: a decoding thread faults in the result's pages meanwhile (read/pages.py).
+        out = (
+            np.empty(shape, dtype=self.dtype)
+            if parallel
+            else pages.empty(shape, self.dtype, meanwhile=_pool())
+        )
         parts = {key: self._parts(key, region, out) for key in keys}
-        if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
+        if parallel:
             _share(lambda key: self._place(key, *parts[key]), keys)  # disjoint parts of out: no lock needed
             return out
         # Chunks wanted in part are decoded first, into the part of out that a whole chunk fills next
@@ -377,11 +386,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def prepare(store: object) -> None:
-    """Start the decoding threads when a local store is opened for reading, and find out whether huge
-    pages are offered (read/pages.py), so that the first large read of the IO does not pay for either
-    (done once per process)."""
+    """Start the decoding threads when a local store is opened for reading, and look up the calls that
+    fault in a large result at once (read/pages.py), so that the first large read of the IO does not pay
+    for either (done once per process)."""
     if isinstance(store, LocalStore | MemoryStore):
-        pages.huge_page_bytes()  # looked up once, here rather than on the first large read
+        pages.prepare()  # libc's calls looked up here rather than on the first large read
         pool = _pool()
         for _ in range(_WORKERS):
             pool.submit(int)
