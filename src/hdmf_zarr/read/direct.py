@@ -38,7 +38,7 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.pipeline import check_frame
-from hdmf_zarr.read import pages
+from hdmf_zarr.read import bloscblocks, pages
 from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
@@ -63,6 +63,7 @@ class _Chain:
     array_bytes: tuple[Any, ArraySpec]
     bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
     plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
+    blosc: bool = False  # blosc alone decodes the chain into given memory (its blocks apart: bloscblocks.py)
 
     def check(self, raw: Raw) -> None:
         """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
@@ -182,7 +183,9 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
         spec = codec.resolve_metadata(spec)
     if ab is None:
         return None
-    return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
+    plain = _plain(aa, ab, bb)
+    blosc = plain is not None and len(bb) == 1 and isinstance(bb[0][0], BloscCodec) and plain[1] == plain[2]
+    return _Chain(tuple(aa), ab, tuple(bb), plain, blosc)
 
 
 def _gzip() -> tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]:
@@ -338,12 +341,44 @@ class DirectReader:
             if not self.chain.decode_into(raw, target):
                 target[...] = self.chain.decode(raw)
             return
+        if self._place_blocks(raw, target, src, staging):
+            return
         if self.chain.into:
             block = decode_target(self.chunks, self.dtype) if staging is None else staging
             self.chain.decode_into(raw, block)
         else:
             block = self.chain.decode(raw)
         target[...] = block[src]
+
+    def _place_blocks(
+        self, raw: Raw, target: np.ndarray, src: tuple[slice, ...], staging: np.ndarray | None
+    ) -> bool:
+        """Decode only the blosc blocks holding part *src* of the chunk in *raw* straight into *target*,
+        when that part is one run of the chunk's bytes and *raw* is this thread's to change; False if
+        not (bloscblocks.py)."""
+        if not (self.chain.blosc and isinstance(raw, memoryview) and not raw.readonly):
+            return False
+        if not target.flags.c_contiguous or any(
+            s != slice(0, c) for s, c in zip(src[1:], self.chunks[1:], strict=True)
+        ):
+            return False
+        frame = bloscblocks.parse(raw)
+        chunk_bytes = math.prod(self.chunks) * self.dtype.itemsize
+        if frame is None or frame.nbytes != chunk_bytes:
+            return False
+        self.chain.check(raw)
+        row = chunk_bytes // self.chunks[0]
+        scratch = staging if staging is not None else decode_target(self.chunks, self.dtype)
+        span = (src[0].start * row, src[0].stop * row)
+        dest = memoryview(target.reshape(-1).view(np.uint8))
+        bloscblocks.decode_range(
+            raw, frame, span, dest, memoryview(scratch.reshape(-1).view(np.uint8)), _BLOSC
+        )
+        return True
+
+
+#: numcodecs' blosc decoder (source, dest), as the chains of read/direct use it.
+_BLOSC = numcodecs.blosc.decompress
 
 
 def _folder(store: LocalStore | MemoryStore) -> str | None:
