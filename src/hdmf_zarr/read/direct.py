@@ -371,10 +371,9 @@ class DirectReader:
         scratch = staging if staging is not None else decode_target(self.chunks, self.dtype)
         span = (src[0].start * row, src[0].stop * row)
         dest = memoryview(target.reshape(-1).view(np.uint8))
-        bloscblocks.decode_range(
+        return bloscblocks.decode_range(
             raw, frame, span, dest, memoryview(scratch.reshape(-1).view(np.uint8)), _BLOSC
         )
-        return True
 
 
 #: numcodecs' blosc decoder (source, dest), as the chains of read/direct use it.
