@@ -155,8 +155,8 @@ def _reuse_from(min_bytes: int) -> Iterator[None]:
 def test_direct_region_reads_equal_zarr(
     data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int, populate_from: int
 ) -> None:
-    """*populate_from* 0: every result's pages are faulted in by a decoding thread while this one
-    decodes into it (read/pages.py), so that the small arrays drawn here take that path too."""
+    """*populate_from* 0: every result's pages are faulted in at once (read/pages.py), so that the small
+    arrays drawn here take that path too."""
     written = data.draw(regions(layout["shape"]))
 
     @_reuse_from(reuse_from)

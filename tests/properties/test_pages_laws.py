@@ -1,11 +1,9 @@
-"""read/pages: ``empty`` is ``np.empty`` (shape, dtype, layout, values written stay written) whether its
-pages are faulted in by the caller, by a task on another thread or not at all; ``buffer`` is a byte
-array of the asked length; results never share memory; and region reads whose results are faulted in
-that way return exactly what zarr returns."""
+"""read/pages: ``empty`` is ``np.empty`` (shape, dtype, layout, values written stay written) whether or
+not its pages were faulted in at once; ``buffer`` is a byte array of the asked length; results never
+share memory; and region reads whose results are faulted in that way return exactly what zarr returns."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +18,26 @@ from hdmf_zarr.read import pages
 from hdmf_zarr.read.direct import DirectReader
 
 DTYPES = ["int8", "uint16", "<i2", ">i4", "float32", ">f8", "bool", "complex64", "U3", "O"]
-_POOL = ThreadPoolExecutor(max_workers=1)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     shape=st.lists(st.integers(0, 300), min_size=0, max_size=3).map(tuple),
     dtype=st.sampled_from(DTYPES),
-    where=st.sampled_from(["here", "meanwhile"]),
+    populate_from=st.sampled_from([0, pages.POPULATE_MIN_BYTES]),
 )
 def test_empty_is_an_array_of_the_shape_and_dtype_asked_for(
-    shape: tuple[int, ...], dtype: str, where: str
+    shape: tuple[int, ...], dtype: str, populate_from: int
 ) -> None:
+    """*populate_from* 0: every result is faulted in at once, so that small ones take that path too."""
     kind = np.dtype(dtype)
-    meanwhile = _POOL if where == "meanwhile" else None
-    first = pages.empty(shape, kind, meanwhile=meanwhile)
-    second = pages.empty(shape, kind, meanwhile=meanwhile)
+    saved = pages.POPULATE_MIN_BYTES
+    pages.POPULATE_MIN_BYTES = populate_from
+    try:
+        first = pages.empty(shape, kind)
+        second = pages.empty(shape, kind)
+    finally:
+        pages.POPULATE_MIN_BYTES = saved
     assert first.shape == shape
     assert first.dtype == kind
     assert first.flags.c_contiguous
@@ -45,7 +47,6 @@ def test_empty_is_an_array_of_the_shape_and_dtype_asked_for(
         values = (np.arange(first.size) % 7).astype(kind).reshape(shape)
         first[...] = values
         second[...] = 0
-        _POOL.submit(int).result()  # the tasks faulting them in are done: what was written stays
         np.testing.assert_array_equal(first, values)
 
 
@@ -59,11 +60,10 @@ def test_buffer_is_a_byte_array_of_the_asked_length(nbytes: int) -> None:
     assert (got == 5).all()
 
 
-def test_populate_faults_in_new_memory_and_leaves_its_values(tmp_path: Path) -> None:
-    """On Linux 5.14 or later, a new large result's pages are mapped once ``empty`` returns (inline);
-    elsewhere this only checks that nothing breaks. Recycled memory keeps what it holds."""
-    kind = np.dtype("int16")
-    out = pages.empty((30_000, 64), kind)
+def test_populate_maps_new_memory_and_leaves_values_alone() -> None:
+    """On Linux 5.14 or later, a new large result's pages are mapped once ``empty`` returns; elsewhere
+    this only checks that nothing breaks. Memory already mapped keeps what it holds."""
+    out = pages.empty((30_000, 64), np.dtype("int16"))
     libc = pages._libc()
     if libc is not None and libc.works:
         end = (out.ctypes.data + out.nbytes) // pages._PAGE * pages._PAGE
@@ -74,8 +74,8 @@ def test_populate_faults_in_new_memory_and_leaves_its_values(tmp_path: Path) -> 
     assert (out == 3).all()
 
 
-@pytest.mark.parametrize("where", ["here", "meanwhile"])
-def test_a_large_slice_equals_zarr(tmp_path: Path, where: str) -> None:
+@pytest.mark.parametrize("populate", [True, False])
+def test_a_large_slice_equals_zarr(tmp_path: Path, populate: bool) -> None:
     """The benchmark's shape: a one-second slice (30,000 x 64 int16, 3.8 MB) across four 1 MiB blosc
     chunks, two of them wanted in part; and the whole array (decoded on the decoding threads)."""
     arr = zarr.create_array(
@@ -91,7 +91,7 @@ def test_a_large_slice_equals_zarr(tmp_path: Path, where: str) -> None:
     reader = DirectReader.of(arr)
     assert reader is not None
     saved = pages.POPULATE_MIN_BYTES
-    pages.POPULATE_MIN_BYTES = saved if where == "meanwhile" else 1 << 60
+    pages.POPULATE_MIN_BYTES = saved if populate else 1 << 60
     try:
         for region in ((slice(1000, 31_000), slice(0, 64)), (slice(0, 40_000), slice(0, 64))):
             np.testing.assert_array_equal(reader.read(region), arr[region])

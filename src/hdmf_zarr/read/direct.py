@@ -295,12 +295,8 @@ class DirectReader:
         parallel = (
             len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES
         )
-        # Decoded in this thread: a decoding thread faults in the result's pages meanwhile (read/pages.py).
-        out = (
-            np.empty(shape, dtype=self.dtype)
-            if parallel
-            else pages.empty(shape, self.dtype, meanwhile=_pool())
-        )
+        # decoded on the decoding threads: they fault in the result's pages as they fill them, in parallel
+        out = np.empty(shape, dtype=self.dtype) if parallel else pages.empty(shape, self.dtype)
         parts = {key: self._parts(key, region, out) for key in keys}
         if parallel:
             _share(lambda key: self._place(key, *parts[key]), keys)  # disjoint parts of out: no lock needed
