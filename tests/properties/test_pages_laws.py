@@ -4,6 +4,7 @@ share memory; and region reads whose results are faulted in that way return exac
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,9 @@ def test_populate_maps_new_memory_and_leaves_values_alone() -> None:
     libc = pages._libc()
     if libc is not None and libc.works:
         end = (out.ctypes.data + out.nbytes) // pages._PAGE * pages._PAGE
-        assert libc.mincore(end - pages._PAGE, pages._PAGE, libc.vec) == 0
-        assert libc.vec.raw[0] & 1
+        resident = ctypes.create_string_buffer(1)
+        assert libc.mincore(end - pages._PAGE, pages._PAGE, resident) == 0
+        assert resident.raw[0] & 1
     out[...] = 3
     pages._populate(out, only_new=False)  # on mapped memory: nothing changes
     assert (out == 3).all()

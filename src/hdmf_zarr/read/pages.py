@@ -47,7 +47,6 @@ class _Libc:
         self.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
         self.mincore.restype = ctypes.c_int
         self.works = True  # until the kernel refuses (before Linux 5.14)
-        self.vec = ctypes.create_string_buffer(1)
 
 
 @functools.cache
@@ -91,7 +90,9 @@ def _populate(array: np.ndarray, *, only_new: bool) -> None:
     end = (array.ctypes.data + array.nbytes) // _PAGE * _PAGE
     if end <= first:
         return
-    if only_new and libc.mincore(end - _PAGE, _PAGE, libc.vec) == 0 and libc.vec.raw[0] & 1:
-        return  # recycled memory: already mapped
+    if only_new:
+        resident = ctypes.create_string_buffer(1)  # per call: reads may run on several threads
+        if libc.mincore(end - _PAGE, _PAGE, resident) == 0 and resident.raw[0] & 1:
+            return  # recycled memory: already mapped
     if libc.madvise(first, end - first, _MADV_POPULATE_WRITE) != 0 and ctypes.get_errno() == errno.EINVAL:
         libc.works = False  # a kernel before 5.14: stop asking
