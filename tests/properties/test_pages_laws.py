@@ -99,23 +99,3 @@ def test_a_large_slice_equals_zarr(tmp_path: Path, populate: bool) -> None:
             np.testing.assert_array_equal(reader.read(region), arr[region])
     finally:
         pages.POPULATE_MIN_BYTES = saved
-
-
-def test_an_opened_local_store_reserves_the_file_buffer_until_release(tmp_path: Path) -> None:
-    """read/direct.prepare (an IO opening a local store) gives the opening thread a chunk file buffer
-    for our writer's chunk size (read/chunkfiles.reserve); release() (an IO closing) lets it go; reads
-    after either are right."""
-    from zarr.storage import MemoryStore
-
-    from hdmf_zarr.dataio import DEFAULT_CHUNK_BYTES
-    from hdmf_zarr.read import chunkfiles, direct
-
-    chunkfiles.release()
-    direct.prepare(MemoryStore())  # chunks of a memory store are not files: no buffer
-    assert len(chunkfiles._THREAD.buffers.raw) == 0
-    direct.prepare(LocalStore(tmp_path))
-    assert len(chunkfiles._THREAD.buffers.raw) >= DEFAULT_CHUNK_BYTES
-    test_a_large_slice_equals_zarr(tmp_path / "a", populate=True)
-    chunkfiles.release()
-    assert len(chunkfiles._THREAD.buffers.raw) == 0
-    test_a_large_slice_equals_zarr(tmp_path / "b", populate=True)

@@ -66,15 +66,6 @@ def release() -> None:
         buffers.empty()
 
 
-def reserve(nbytes: int) -> None:
-    """Give this thread a file buffer of at least *nbytes* now, its pages faulted in (an IO opening a
-    local store calls this, so that its first large read does not pay for it; ``release`` lets it go)."""
-    nbytes = min(nbytes, REUSE_MAX_BYTES)
-    buffers = _THREAD.buffers
-    if len(buffers.raw) < nbytes:
-        buffers.raw = pages.buffer(nbytes)
-
-
 def read_file(path: str, *, reuse: bool = False) -> bytes | memoryview | None:
     """The bytes of the file at *path*, or None if there is none (a missing chunk): LocalStore.get_sync
     without its pathlib.Path and buffered file object per chunk (a quarter of a small series' read).

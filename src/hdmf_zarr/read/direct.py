@@ -37,10 +37,9 @@ from zarr.core.metadata import ArrayV3Metadata
 from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
-from hdmf_zarr.dataio import DEFAULT_CHUNK_BYTES
 from hdmf_zarr.pipeline import check_frame
 from hdmf_zarr.read import bloscblocks, pages
-from hdmf_zarr.read.chunkfiles import decode_target, read_file, reserve
+from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
 #: A stored chunk as read: bytes, a view of a reused buffer (read/chunkfiles.py), or a zarr Buffer.
@@ -417,15 +416,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def prepare(store: object) -> None:
-    """Start the decoding threads when a local store is opened for reading (once per process), look up
-    the calls that fault in a large result at once (read/pages.py), and give the opening thread its
-    chunk file buffer (read/chunkfiles.py, until the IO closes), so that the first large read of the IO
-    pays for none of these. The buffer is sized for the chunks our writer makes (1 MiB decoded); a
-    larger chunk file grows it on first read, as before."""
+    """Start the decoding threads when a local store is opened for reading, and look up the calls that
+    fault in a large result at once (read/pages.py), so that the first large read of the IO does not pay
+    for either (done once per process)."""
     if isinstance(store, LocalStore | MemoryStore):
         pages.prepare()  # libc's calls looked up here rather than on the first large read
-        if isinstance(store, LocalStore):  # room for a chunk file of the size our writer aims at
-            reserve(DEFAULT_CHUNK_BYTES + DEFAULT_CHUNK_BYTES // 8)
         pool = _pool()
         for _ in range(_WORKERS):
             pool.submit(int)
