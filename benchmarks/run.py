@@ -134,6 +134,28 @@ class Runner:
         self.s3: Any = None  # the S3 server of the remote workload, while it runs
         self.scratch = Path(args.scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
+        self._removed = True  # an earlier run's outputs may just have been deleted
+
+    def remove(self, path: Path) -> None:
+        """Delete a finished output; the next write waits for the filesystem to settle (see settle())."""
+        if remove(path):
+            self._removed = True
+
+    def settle(self) -> float:
+        """Before a timed write that follows a deletion: flush the disk and wait ``--settle`` seconds.
+
+        On ext4 (online discard on the machines measured so far), deleting the thousands of files of a
+        zarr output leaves work to the kernel for seconds after ``rmtree`` returns; a write started in
+        that window was charged 2-10x its own system time (8,000 ``mkdir`` took 0.3 s or 1.6 s). HDF5's
+        single file does not feel it, so without this wait the zarr rows measured the previous
+        repetition's clean-up. Returns the seconds waited (0 when nothing was deleted)."""
+        if not self._removed or self.args.settle <= 0:
+            return 0.0
+        started = time.perf_counter()
+        os.sync()
+        time.sleep(self.args.settle)
+        self._removed = False
+        return time.perf_counter() - started
 
     def path(self, backend: str, workload: str) -> Path:
         ext = ".nwb" if backend == "hdf5" else ".nwb.zarr"
@@ -156,6 +178,7 @@ class Runner:
             cmd += [f"--{k}", v]
         if self.args.quick:
             cmd.append("--quick")
+        settled = self.settle() if phase == "write" else 0.0
         started = time.perf_counter()
         record: dict[str, Any]
         try:
@@ -172,6 +195,7 @@ class Runner:
             record = {"backend": backend, "workload": workload, "phase": phase, "ok": False}
             record["error"] = f"timed out after {TIMEOUT_S} s"
         record.update(rep=rep, process_s=time.perf_counter() - started, date=date.today().isoformat())
+        record["settled_s"] = round(settled, 2)
         record["cpu_count"] = os.cpu_count()
         if annotate is not None:
             annotate(record)
@@ -198,7 +222,7 @@ class Runner:
                 continue
             for backend in backends:
                 path = self.path(backend, workload)
-                remove(path)
+                self.remove(path)
                 w = self.worker(backend, workload, "write", path, rep)
                 if w.get("ok"):
                     self.worker(backend, workload, "read", path, rep)  # page cache warm: just written
@@ -214,7 +238,7 @@ class Runner:
             self.scaling(rep)
         for workload in ("stress", "references"):
             for backend in backends:
-                remove(self.path(backend, workload))
+                self.remove(self.path(backend, workload))
 
     @contextlib.contextmanager
     def s3_server(self) -> Iterator[None]:
@@ -310,7 +334,7 @@ class Runner:
         for n in sizes:
             for backend in [b for b in SCALING_BACKENDS if b in self.args.backends]:
                 path = self.path(backend, "scaling")
-                remove(path)
+                self.remove(path)
 
                 def relabel(record: dict, n: int = n) -> None:
                     record["workload"] = f"scaling-{n}"
@@ -318,7 +342,7 @@ class Runner:
                 w = self.worker(backend, "scaling", "write", path, rep, relabel, series=str(n))
                 if w.get("ok"):
                     self.worker(backend, "scaling", "read", path, rep, relabel, series=str(n))
-                remove(path)
+                self.remove(path)
 
     def count_requests(self, prefix: str | None = None) -> Callable[[dict], None]:
         """Put the server's request counts (and, after a write, the stored nodes) into the record."""
@@ -348,11 +372,11 @@ class Runner:
     def raw(self, ours_medium: Path, rep: int) -> None:
         for flavour in ("raw", "raw-zarrs"):
             target = self.scratch / f"{flavour}-medium.zarr"
-            remove(target)
+            self.remove(target)
             w = self.worker(flavour, "raw", "write", target, rep, source=str(ours_medium))
             if w.get("ok"):
                 self.worker(flavour, "raw", "read", target, rep, source=str(ours_medium))
-            remove(target)
+            self.remove(target)
 
     def build_cost(self, rep: int) -> None:
         """hdmf build/construct through the NWBHDF5IO manager, in our venv."""
@@ -393,11 +417,15 @@ def delete_prefix(s3: Any, prefix: str) -> None:
         client.delete_objects(Bucket=s3.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]]})
 
 
-def remove(path: Path) -> None:
+def remove(path: Path) -> bool:
+    """Delete *path* (a folder or a file); return whether anything was there."""
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
+    else:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- report
@@ -457,6 +485,7 @@ def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
         f"{' '.join(sys.argv[1:])}` at commit {checkout_commit()} (ours = this checkout's src); "
         f"CPU count {os.cpu_count()}; {reps} repetitions, medians shown; "
         "each figure from a fresh process. Timings on a shared machine are noisy. "
+        f"Each write after a deletion started after a sync and {args.settle:g} s of rest (`--settle`). "
         f"Workloads: {', '.join(w for w in (*ALL_WORKLOADS, 'raw') if w in ran)}.",
         "",
         "## Versions",
@@ -762,6 +791,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--scratch", default=os.environ.get("HDMF_ZARR_BENCH_SCRATCH", "/tmp/hdmf_zarr_bench")
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=float(os.environ.get("HDMF_ZARR_BENCH_SETTLE", "10")),
+        help="seconds to wait (after a sync) before a timed write that follows a deletion (%(default)s)",
     )
     parser.add_argument("--report-only", metavar="JSONL", help="rebuild the Markdown table from a JSONL file")
     args = parser.parse_args(argv)

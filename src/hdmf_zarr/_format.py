@@ -109,6 +109,9 @@ WORKER_PROBE_PREFIX: Final = ".hdmf_zarr_probe-"
 # -- Store keys (docs/format.md#store-keys) ------------------------------------------------------------
 #: The chunk key separators a v2 array may declare in ``dimension_separator`` (zarr's own two).
 V2_SEPARATORS: Final = (".", "/")
+#: The ``chunk_key_encoding`` of the v3 arrays we write: zarr's ``default`` encoding with ``.``
+#: (``c.0.0``), so an array's chunks are files of its own folder, with no ``c/`` folder under it.
+V3_CHUNK_KEY_ENCODING: Final = {"name": "default", "separator": "."}
 
 
 def _require_str(obj: Mapping[str, Any], key: str, *, kind: str, where: str) -> str:

@@ -33,22 +33,47 @@ def _local_root(store: Store) -> Path | None:
     return Path(root) if isinstance(store, LocalStore) and root is not None and not store.read_only else None
 
 
-def _write_files(root: Path, items: Sequence[tuple[str, bytes]]) -> None:
-    """Write *items* (sorted by key, so that a folder's files come together) with plain os calls."""
-    made: set[str] = set()
+def _write_files(root: Path, items: Sequence[tuple[str, bytes]], made: set[str] | None = None) -> None:
+    """Write *items* (sorted by key, so that a folder's files come together) with plain os calls.
+
+    *made* holds the folders known to exist; threads may share it (a folder missing from it is made
+    again, at the cost of one failed ``mkdir``).
+    """
+    made = set() if made is None else made
     base = os.fspath(root)
     for key, data in items:
         target = os.path.join(base, key)
         folder = os.path.dirname(target)
         if folder not in made:
             _make_folder(folder, made)
+        write_file(target, data)
+
+
+#: Flags of a new object's file: created or truncated, never inherited by a child process, and
+#: binary (Windows would otherwise translate line ends).
+_CREATE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def write_file(target: str, data: bytes | memoryview) -> None:
+    """Write *data* as the whole file *target* with plain os calls.
+
+    ``open(..., "wb")`` also asks the file's size, whether it is a terminal and its position, three
+    system calls per file that thousands of small objects pay for nothing.
+    """
+    try:
+        fd = os.open(target, _CREATE_FLAGS, 0o666)
         try:
-            with open(target, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            if exc.filename is not None:
-                raise
-            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc  # say which file
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc  # say which file
 
 
 def _make_folder(folder: str, made: set[str]) -> None:
@@ -67,23 +92,6 @@ def _make_folder(folder: str, made: set[str]) -> None:
 
 def _as_bytes(value: Buffer | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.to_bytes()
-
-
-async def put_new(store: Store, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
-    """Put objects under keys that do not exist yet (new nodes of a write)."""
-    pairs = [(k, _as_bytes(v)) for k, v in items]
-    root = _local_root(store)
-    if root is not None:
-        # contiguous runs of sorted keys: each folder is made by one thread, and threads work in
-        # different folders (creating entries in one folder from several threads contends on it)
-        pairs.sort(key=lambda kv: kv[0])
-        size = max(1, -(-len(pairs) // _THREADS))
-        shards = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-        loop = asyncio.get_running_loop()
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            await asyncio.gather(*(loop.run_in_executor(pool, _write_files, root, s) for s in shards if s))
-        return
-    await put_existing(store, pairs)
 
 
 async def put_existing(store: Store, items: Iterable[tuple[str, Buffer | bytes]]) -> None:
@@ -116,6 +124,7 @@ class NewObjects:
         self._pending: list[tuple[str, bytes]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._started: list[Future[None]] = []
+        self._made: set[str] = set()  # folders made by this block's writer threads
 
     async def __aenter__(self) -> NewObjects:
         return self
@@ -136,7 +145,7 @@ class NewObjects:
         batch, self._pending = sorted(self._pending, key=lambda kv: kv[0]), []
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="hdmf_zarr-put")
-        self._started.append(self._pool.submit(_write_files, self._root, batch))
+        self._started.append(self._pool.submit(_write_files, self._root, batch, self._made))
 
     async def drain(self) -> None:
         """Put every object added so far and wait for it (e.g. before other processes read them)."""

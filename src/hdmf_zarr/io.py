@@ -32,6 +32,7 @@ from hdmf_zarr.errors import (
     IOClosedError,
     ModeError,
     StoreNotFoundError,
+    StoreWriteError,
     UnresolvedReferenceError,
 )
 from hdmf_zarr.lifecycle import DEFAULT_LOCK_TIMEOUT
@@ -453,12 +454,18 @@ class ZarrIO(PeerZarrIOMethods, HDMFIO):
                 consolidated=consolidate_metadata,
                 parallel=parallel,
             )
-        except BaseException:
+        except BaseException as exc:
             # Whatever reached the store is not listed in the consolidated metadata, and a new store
             # gets no root document: the failed write is never presented as a complete file. In place,
             # its leftovers are dropped at once, so that a later write in this session never lists them.
             self._write_failed = True
             opened.recover()
+            if isinstance(exc, StoreWriteError) and opened.staged is not None:
+                exc.add_note(
+                    f"The file named there is in the staging folder of {self._source_text!r}: the new file "
+                    "is written aside and published only once complete, so nothing was published and an "
+                    "earlier file at that path is unchanged; the staging folder goes when this IO closes."
+                )
             raise
         self._root_pending = False
         self._members = result.members

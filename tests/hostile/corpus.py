@@ -165,8 +165,13 @@ def v2_object_chunk(store: Path, node: str, payload: bytes, **zarray: Any) -> No
     chunk.write_bytes(payload)
 
 
+def v3_chunk_file(store: Path, node: str) -> Path:
+    """The file of the only chunk of the v3 array *node* (``c.0`` as we write it, ``c/0`` as zarr does)."""
+    return next(p for p in sorted((store / node).rglob("c*")) if p.is_file())
+
+
 def v3_chunk(store: Path, node: str, payload: bytes) -> None:
-    (store / node / "c" / "0").write_bytes(payload)
+    v3_chunk_file(store, node).write_bytes(payload)
 
 
 # -- the attacks ----------------------------------------------------------------------------------------
@@ -311,15 +316,15 @@ def _v3_text_zstd_claims(store: Path, env: Env) -> None:
     # t/txt (vlen-utf8 then zstd): a frame claiming 1 TiB of text for a chunk of 4 strings.
     honest = numcodecs.Zstd(level=1).encode(b"\0" * 32)
     header = struct.pack("<I", 0xFD2FB528) + bytes([0b1110_0000]) + struct.pack("<Q", 2**40)
-    (store / "t" / "txt" / "c" / "0").write_bytes(header + honest[6:])
+    v3_chunk(store, "t/txt", header + honest[6:])
 
 
 def _v3_text_garbage(store: Path, env: Env) -> None:
-    (store / "t" / "txt" / "c" / "0").write_bytes(b"\xde\xad\xbe\xef" * 8)
+    v3_chunk(store, "t/txt", b"\xde\xad\xbe\xef" * 8)
 
 
 def _v3_truncated(store: Path, env: Env) -> None:
-    chunk = store / "t" / "num" / "c" / "0"
+    chunk = v3_chunk_file(store, "t/num")
     chunk.write_bytes(chunk.read_bytes()[:10])
 
 

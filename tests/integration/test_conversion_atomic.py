@@ -7,40 +7,28 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
 import hdmf_zarr
 from hdmf_zarr import NWBZarrIO, progress
 from hdmf_zarr.cli import main
-from support.interrupt import stalled_conversion
+from support.interrupt import conversion_nwbfile, conversion_source, stalled_conversion
 from support.servers import S3Server
-
-
-def _nwbfile() -> NWBFile:
-    nwb = NWBFile("atomic", "atomic-1", datetime(2024, 1, 1, tzinfo=UTC))
-    data = np.arange(200_000, dtype=np.int16).reshape(50_000, 4)
-    nwb.add_acquisition(TimeSeries(name="ts", data=data, unit="V", rate=1.0))
-    return nwb
 
 
 @pytest.fixture
 def hdf5_source(tmp_path: Path) -> Path:
-    path = tmp_path / "src.nwb"
-    with NWBHDF5IO(path, "w") as io:
-        io.write(_nwbfile())
-    return path
+    return conversion_source(tmp_path / "src.nwb", "atomic")
 
 
 @pytest.fixture
 def zarr_source(tmp_path: Path) -> Path:
     path = tmp_path / "src.nwb.zarr"
     with NWBZarrIO(path, "w") as io:
-        io.write(_nwbfile())
+        io.write(conversion_nwbfile("atomic"))
     return path
 
 
@@ -124,7 +112,7 @@ def test_a_failed_conversion_to_s3_deletes_what_it_wrote(s3: S3Server, hdf5_sour
     hdmf_zarr.convert(hdf5_source, url, storage_options=s3.storage_options())  # the retry completes
     with NWBZarrIO(url, "r", storage_options=s3.storage_options()) as io:
         np.testing.assert_array_equal(
-            io.read().acquisition["ts"].data[-2:], _nwbfile().acquisition["ts"].data[-2:]
+            io.read().acquisition["ts"].data[-2:], conversion_nwbfile("atomic").acquisition["ts"].data[-2:]
         )
 
 

@@ -11,12 +11,10 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
 import hdmf_zarr
 from hdmf_zarr import NWBZarrIO
@@ -24,26 +22,15 @@ from hdmf_zarr import _format as fmt
 from hdmf_zarr.cli import main
 from hdmf_zarr.errors import InterruptedWriteError, StoreBusyError, StoreExistsError
 from hdmf_zarr.lifecycle import process_running
-from support.interrupt import stalled_conversion
+from support.interrupt import conversion_nwbfile, conversion_source, stalled_conversion
 from support.servers import S3Server
 
 pytestmark = pytest.mark.xdist_group("s3")
 
 
-def _nwbfile() -> NWBFile:
-    nwb = NWBFile("killed", "killed-1", datetime(2024, 1, 1, tzinfo=UTC))
-    data = np.arange(200_000, dtype=np.int16).reshape(50_000, 4)
-    nwb.add_acquisition(TimeSeries(name="ts", data=data, unit="V", rate=1.0))
-    nwb.add_acquisition(TimeSeries(name="ts2", data=data[:, :2] * 2, unit="V", rate=1.0))
-    return nwb
-
-
 @pytest.fixture
 def hdf5_source(tmp_path: Path) -> Path:
-    path = tmp_path / "src.nwb"
-    with NWBHDF5IO(path, "w") as io:
-        io.write(_nwbfile())
-    return path
+    return conversion_source(tmp_path / "src.nwb", "killed", series=2)
 
 
 @pytest.fixture
@@ -88,7 +75,7 @@ def _kill_mid_conversion(
 
 
 def _assert_complete(url: str, options: dict[str, object]) -> None:
-    expected = _nwbfile()
+    expected = conversion_nwbfile("killed", series=2)
     with NWBZarrIO(url, "r", storage_options=options) as io:
         read = io.read()
         for name in ("ts", "ts2"):

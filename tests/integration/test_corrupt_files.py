@@ -31,7 +31,7 @@ def _write(path: Path, zarr_format: int) -> None:
 
 
 def _chunk(path: Path, name: str, zarr_format: int) -> Path:
-    return path / "grp" / name / ("c/0" if zarr_format == 3 else "0")
+    return path / "grp" / name / ("c.0" if zarr_format == 3 else "0")
 
 
 DAMAGE: dict[str, Callable[[Path], object]] = {

@@ -67,6 +67,7 @@ def test_a_full_disk_is_an_os_error_naming_dataset_and_file(small_disk: Path, ki
     staged = re.compile(re.escape(str(small_disk)) + r"/\.full\.zarr\.staging-[0-9a-f]+/recording")
     assert staged.match(str(error.filename)), error.filename
     assert "'/recording'" in str(error) or "node documents" in str(error)
+    assert any(str(path) in note and "nothing was published" in note for note in error.__notes__)
     assert not (path / "zarr.json").exists()  # never presented as a complete file
 
 
@@ -74,9 +75,9 @@ def test_dev_full_behind_a_chunk_name_is_an_os_error(tmp_path: Path) -> None:
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
     path = tmp_path / "devfull.zarr"
-    (path / "recording" / "c").mkdir(parents=True)
-    (path / "recording" / "c" / "0").symlink_to("/dev/full")  # the first chunk's file: always full
+    (path / "recording").mkdir(parents=True)
+    (path / "recording" / "c.0").symlink_to("/dev/full")  # the first chunk's file: always full
     with pytest.raises(OSError, match="No space left on device") as info:
         _write(path, np.arange(10), mode="a")  # in place: "w" would write beside the planted folder
     assert info.value.errno == errno.ENOSPC
-    assert info.value.filename == str(path / "recording" / "c" / "0")
+    assert info.value.filename == str(path / "recording" / "c.0")

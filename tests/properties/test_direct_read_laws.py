@@ -26,7 +26,7 @@ from zarr.codecs import (
 )
 from zarr.storage import LocalStore, MemoryStore
 
-from hdmf_zarr.read import chunkfiles, direct
+from hdmf_zarr.read import chunkfiles, direct, pages
 from hdmf_zarr.read.cache import ChunkCache
 from hdmf_zarr.read.direct import DirectReader
 from hdmf_zarr.read.lazy import NumericArray
@@ -150,13 +150,17 @@ def _reuse_from(min_bytes: int) -> Iterator[None]:
     layout=layouts(),
     kind=st.sampled_from(["memory", "local"]),
     reuse_from=st.sampled_from([0, chunkfiles.REUSE_MIN_BYTES]),
+    populate_from=st.sampled_from([0, pages.POPULATE_MIN_BYTES]),
 )
 def test_direct_region_reads_equal_zarr(
-    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int
+    data: st.DataObject, layout: dict[str, Any], kind: str, reuse_from: int, populate_from: int
 ) -> None:
+    """*populate_from* 0: every result's pages are faulted in at once (read/pages.py), so that the small
+    arrays drawn here take that path too."""
     written = data.draw(regions(layout["shape"]))
 
     @_reuse_from(reuse_from)
+    @_patched(pages, "POPULATE_MIN_BYTES", populate_from)
     def body(store: Any) -> None:
         arr = _create(store, layout, written)
         reader = DirectReader.of(arr)

@@ -181,3 +181,28 @@ def stalled_conversion(
     return subprocess.Popen(
         [sys.executable, "-c", _STALLED_CONVERSION, *args], env=env, stderr=subprocess.PIPE, text=True
     )
+
+
+def conversion_nwbfile(identifier: str, *, series: int = 1) -> Any:
+    """An NWB file to convert: *series* (1 or 2) int16 TimeSeries of 50,000 x 4 (then x 2), big enough
+    that a conversion stores several blocks of data before it ends (so it can be stopped half-way)."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+    from pynwb import NWBFile, TimeSeries
+
+    nwb = NWBFile(identifier, f"{identifier}-1", datetime(2024, 1, 1, tzinfo=UTC))
+    data = np.arange(200_000, dtype=np.int16).reshape(50_000, 4)
+    nwb.add_acquisition(TimeSeries(name="ts", data=data, unit="V", rate=1.0))
+    if series > 1:
+        nwb.add_acquisition(TimeSeries(name="ts2", data=data[:, :2] * 2, unit="V", rate=1.0))
+    return nwb
+
+
+def conversion_source(path: Path, identifier: str, *, series: int = 1) -> Path:
+    """:func:`conversion_nwbfile` written as the HDF5 file *path*."""
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(path, "w") as io:
+        io.write(conversion_nwbfile(identifier, series=series))
+    return path

@@ -72,9 +72,9 @@ class WorkerTroubleIterator(RecordingIterator):
     """A RecordingIterator that misbehaves in every process but *parent*, on each buffer it reads there.
 
     ``trouble``: "raise" (an exception from the iterator), "kill" (the process kills itself with
-    SIGKILL), or "block" (a regular file where the buffer's chunk folder goes: storing it fails with an
-    OSError; *target* is a glob pattern of the array's folder). A worker always reads at least one
-    buffer, so the trouble always happens in a worker.
+    SIGKILL), or "block" (a folder where the buffer's first chunk file goes: storing it fails with an
+    OSError; *target* is a glob pattern of the array's folder, whose chunks are ``c.<row>.0``). A
+    worker always reads at least one buffer, so the trouble always happens in a worker.
     """
 
     def __init__(
@@ -93,8 +93,7 @@ class WorkerTroubleIterator(RecordingIterator):
             raise ValueError(f"sensor offline at row {selection[0].start}")
         first_chunk = selection[0].start // self.chunk_shape[0]
         for folder in glob.glob(self._target):  # the folder being written (a staging folder)
-            Path(folder, "c").mkdir(parents=True, exist_ok=True)
-            Path(folder, "c", str(first_chunk)).write_text("not a folder")
+            Path(folder, f"c.{first_chunk}.0").mkdir(parents=True, exist_ok=True)
         return data
 
     def _to_dict(self) -> dict[str, Any]:

@@ -15,16 +15,23 @@ from hdmf_zarr.write.fastpath import encode_single_chunk
 
 @pytest.mark.parametrize("dtype", ["int8", "int16", "uint32", "int64", "float32", "float64", "bool"])
 @pytest.mark.parametrize("shape", [(1,), (100,), (7, 3), (2, 3, 4)])
-def test_fast_chunk_reads_back_with_zarr(dtype: str, shape: tuple[int, ...]) -> None:
+@pytest.mark.parametrize("separator", ["/", "."])
+def test_fast_chunk_reads_back_with_zarr(dtype: str, shape: tuple[int, ...], separator: str) -> None:
     data = (np.arange(int(np.prod(shape))).reshape(shape) % 5).astype(dtype)
     store = MemoryStore()
     arr = zarr.create_array(
-        store, name="a", shape=shape, chunks=shape, dtype=dtype, compressors=default_compressors()
+        store,
+        name="a",
+        shape=shape,
+        chunks=shape,
+        dtype=dtype,
+        compressors=default_compressors(),
+        chunk_key_encoding={"name": "default", "separator": separator},
     )
     encoded = encode_single_chunk("/a", data, arr.metadata)
     assert encoded is not None
     key, payload = encoded
-    assert key == "a/c/" + "/".join("0" for _ in shape)
+    assert key == "a/c" + "".join(separator + "0" for _ in shape)
     from zarr.core.buffer import default_buffer_prototype
     from zarr.core.sync import sync
 

@@ -8,7 +8,8 @@ temporary array to decode a chunk into when only part of it is wanted. So chunks
 ``REUSE_MIN_BYTES`` are read into one buffer per thread, and partly wanted chunks are decoded into one
 array per thread, both kept for the next read (each at most ``REUSE_MAX_BYTES``; larger ones are
 allocated per read) until an IO closes (``release``). What such a buffer holds is valid until the same
-thread's next read: callers decode a chunk before they read the next one.
+thread's next read: callers decode a chunk before they read the next one. A new buffer's pages are
+faulted in by one system call (read/pages.py), cheaper than one fault per page as it is first filled.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from hdmf_zarr.read import pages
+
 #: Chunk files up to this size are read as new ``bytes`` (cheaper than reusing a buffer when small).
 REUSE_MIN_BYTES = 64 << 10
 #: The largest buffer kept per thread (compressed chunk file, or decoded chunk).
@@ -28,18 +31,21 @@ REUSE_MAX_BYTES = 8 << 20
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
+_EMPTY = np.empty(0, dtype=np.uint8)
+
+
 class _Buffers:
     """One thread's buffers (registered, so that ``release`` can empty every thread's)."""
 
     def __init__(self) -> None:
-        self.raw = bytearray()
-        self.decoded = np.empty(0, dtype=np.uint8)
+        self.raw = _EMPTY
+        self.decoded = _EMPTY
         with _LOCK:
             _ALL.add(self)
 
     def empty(self) -> None:
-        self.raw = bytearray()  # a read in progress keeps the old buffer until it is done with it
-        self.decoded = np.empty(0, dtype=np.uint8)
+        self.raw = _EMPTY  # a read in progress keeps the old buffer until it is done with it
+        self.decoded = _EMPTY
 
 
 class _PerThread(threading.local):
@@ -92,7 +98,7 @@ def _read_into_buffer(fd: int, size: int) -> memoryview:
     buffers = _THREAD.buffers
     buffer = buffers.raw
     if len(buffer) < size:  # grown with headroom: the compressed sizes of one array's chunks vary a little
-        buffer = buffers.raw = bytearray(min(REUSE_MAX_BYTES, size + size // 8))
+        buffer = buffers.raw = pages.buffer(min(REUSE_MAX_BYTES, size + size // 8))
     view = memoryview(buffer)[:size]
     got = 0
     while got < size:
@@ -112,5 +118,5 @@ def decode_target(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     buffers = _THREAD.buffers
     decoded = buffers.decoded
     if decoded.nbytes < nbytes:
-        decoded = buffers.decoded = np.empty(nbytes, dtype=np.uint8)
+        decoded = buffers.decoded = pages.buffer(nbytes)
     return decoded[:nbytes].view(dtype).reshape(shape)

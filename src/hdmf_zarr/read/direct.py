@@ -38,6 +38,7 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.pipeline import check_frame
+from hdmf_zarr.read import bloscblocks, pages
 from hdmf_zarr.read.chunkfiles import decode_target, read_file
 
 ChunkKey = tuple[int, ...]
@@ -62,6 +63,7 @@ class _Chain:
     array_bytes: tuple[Any, ArraySpec]
     bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
     plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
+    blosc: bool = False  # blosc alone decodes the chain into given memory (its blocks apart: bloscblocks.py)
 
     def check(self, raw: Raw) -> None:
         """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
@@ -181,7 +183,9 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
         spec = codec.resolve_metadata(spec)
     if ab is None:
         return None
-    return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
+    plain = _plain(aa, ab, bb)
+    blosc = plain is not None and len(bb) == 1 and isinstance(bb[0][0], BloscCodec) and plain[1] == plain[2]
+    return _Chain(tuple(aa), ab, tuple(bb), plain, blosc)
 
 
 def _gzip() -> tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]:
@@ -283,13 +287,18 @@ class DirectReader:
 
     def read(self, region: tuple[slice, ...]) -> np.ndarray:
         """The values of *region* (one step-1 slice per axis, within the array's shape), a new array."""
-        out = np.empty(tuple(r.stop - r.start for r in region), dtype=self.dtype)
-        if out.size == 0:
-            return out
+        shape = tuple(r.stop - r.start for r in region)
+        if 0 in shape:
+            return np.empty(shape, dtype=self.dtype)
         spans = (range(r.start // c, (r.stop - 1) // c + 1) for r, c in zip(region, self.chunks, strict=True))
         keys = list(itertools.product(*spans))
+        parallel = (
+            len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES
+        )
+        # decoded on the decoding threads: they fault in the result's pages as they fill them, in parallel
+        out = np.empty(shape, dtype=self.dtype) if parallel else pages.empty(shape, self.dtype)
         parts = {key: self._parts(key, region, out) for key in keys}
-        if len(keys) > 1 and len(keys) * math.prod(self.chunks) * self.dtype.itemsize >= PARALLEL_BYTES:
+        if parallel:
             _share(lambda key: self._place(key, *parts[key]), keys)  # disjoint parts of out: no lock needed
             return out
         # Chunks wanted in part are decoded first, into the part of out that a whole chunk fills next
@@ -328,12 +337,43 @@ class DirectReader:
             if not self.chain.decode_into(raw, target):
                 target[...] = self.chain.decode(raw)
             return
+        if self._place_blocks(raw, target, src, staging):
+            return
         if self.chain.into:
             block = decode_target(self.chunks, self.dtype) if staging is None else staging
             self.chain.decode_into(raw, block)
         else:
             block = self.chain.decode(raw)
         target[...] = block[src]
+
+    def _place_blocks(
+        self, raw: Raw, target: np.ndarray, src: tuple[slice, ...], staging: np.ndarray | None
+    ) -> bool:
+        """Decode only the blosc blocks holding part *src* of the chunk in *raw* straight into *target*,
+        when that part is one run of the chunk's bytes and *raw* is this thread's to change; False if
+        not (bloscblocks.py)."""
+        if not (self.chain.blosc and isinstance(raw, memoryview) and not raw.readonly):
+            return False
+        if not target.flags.c_contiguous or any(
+            s != slice(0, c) for s, c in zip(src[1:], self.chunks[1:], strict=True)
+        ):
+            return False
+        frame = bloscblocks.parse(raw)
+        chunk_bytes = math.prod(self.chunks) * self.dtype.itemsize
+        if frame is None or frame.nbytes != chunk_bytes:
+            return False
+        self.chain.check(raw)
+        row = chunk_bytes // self.chunks[0]
+        scratch = staging if staging is not None else decode_target(self.chunks, self.dtype)
+        span = (src[0].start * row, src[0].stop * row)
+        dest = memoryview(target.reshape(-1).view(np.uint8))
+        return bloscblocks.decode_range(
+            raw, frame, span, dest, memoryview(scratch.reshape(-1).view(np.uint8)), _BLOSC
+        )
+
+
+#: numcodecs' blosc decoder (source, dest), as the chains of read/direct use it.
+_BLOSC = numcodecs.blosc.decompress
 
 
 def _folder(store: LocalStore | MemoryStore) -> str | None:
@@ -376,9 +416,11 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def prepare(store: object) -> None:
-    """Start the decoding threads when a local store is opened for reading, so that the first large
-    read of the IO does not pay for starting them (done once per process)."""
+    """Start the decoding threads when a local store is opened for reading, and look up the calls that
+    fault in a large result at once (read/pages.py), so that the first large read of the IO does not pay
+    for either (done once per process)."""
     if isinstance(store, LocalStore | MemoryStore):
+        pages.prepare()  # libc's calls looked up here rather than on the first large read
         pool = _pool()
         for _ in range(_WORKERS):
             pool.submit(int)

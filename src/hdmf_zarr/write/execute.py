@@ -73,9 +73,10 @@ def _codec_key(value: Any) -> Any:
 
 
 def _for_format(options: dict[str, Any], zarr_format: fmt.ZarrFormat) -> dict[str, Any]:
-    """Return zarr.create_array options for *zarr_format*: v2 arrays store numcodecs codecs."""
+    """Return zarr.create_array options for *zarr_format*: v2 arrays store numcodecs codecs, v3 arrays
+    our chunk key encoding (docs/format.md#store-keys)."""
     if zarr_format != 2:
-        return options
+        return {"chunk_key_encoding": dict(fmt.V3_CHUNK_KEY_ENCODING), **options}
     return as_v2_options(options)
 
 

@@ -51,17 +51,11 @@ def encode_single_chunk(
     if data.dtype.kind not in "biuf" or data.nbytes > MAX_BYTES:
         return None
     grid = getattr(meta.chunk_grid, "chunk_shape", None)
-    if (
-        grid is None
-        or tuple(grid) != tuple(data.shape)
-        or getattr(meta.chunk_key_encoding, "separator", "") != "/"
-    ):
-        return None
-    if getattr(meta.chunk_key_encoding, "name", "default") != "default":
+    if grid is None or tuple(grid) != tuple(data.shape):
         return None
     codec = blosc_for(meta)
     if codec is None:
         return None
     little = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<"))
-    key = paths.to_zarr_key(path) + "/c/" + "/".join("0" for _ in data.shape)
+    key = paths.to_zarr_key(path) + "/" + meta.encode_chunk_key((0,) * data.ndim)
     return key, codec.encode(little)

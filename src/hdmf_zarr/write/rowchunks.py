@@ -41,13 +41,10 @@ def row_chunk_rows(store: Store, meta: ArrayV2Metadata | ArrayV3Metadata, data: 
     if not isinstance(data, np.ndarray) or data.ndim == 0 or data.size == 0 or data.dtype.kind not in "biuf":
         return None
     chunks = getattr(meta.chunk_grid, "chunk_shape", None)
-    key_encoding = meta.chunk_key_encoding
     if (
         chunks is None
         or tuple(chunks[1:]) != data.shape[1:]
         or tuple(meta.shape) != data.shape
-        or getattr(key_encoding, "name", "") != "default"
-        or getattr(key_encoding, "separator", "") != "/"
         or blosc_for(meta) is None
     ):
         return None
@@ -87,8 +84,7 @@ def _write_chunk(codec: Any, target: str, data: np.ndarray, start: int, rows: in
         return
     payload = codec.encode(chunk)
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "wb") as fh:
-        fh.write(payload)
+    bulk.write_file(target, payload)
     if (start // rows) % CHUNKS_PER_TRIM == CHUNKS_PER_TRIM - 1:
         bloscinto.trim_freed()
 
@@ -123,12 +119,12 @@ class RowChunkWriter:
         pool = self._pool
         loop = asyncio.get_running_loop()
         fill = meta.fill_value
-        tail = "/0" * (data.ndim - 1)
+        tail = (0,) * (data.ndim - 1)
         base = bulk.local_path(self._store, paths.to_zarr_key(path))
         assert base is not None
 
         async def one(index: int) -> None:
-            target = os.path.join(base, "c", f"{index}{tail}")
+            target = os.path.join(base, meta.encode_chunk_key((index, *tail)))
             async with self._gate:
                 await loop.run_in_executor(pool, _write_chunk, codec, target, data, index * rows, rows, fill)
 
