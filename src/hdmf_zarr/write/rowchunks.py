@@ -6,7 +6,9 @@ rows (the last one padded with the fill value): a contiguous view of the array, 
 copy. ``CHUNKS_IN_FLIGHT`` writer threads each encode a chunk into a buffer the thread reuses
 (bloscinto.py) and write it to its file (Blosc and file syscalls release the GIL), so memory holds a
 few chunks' outputs, not slabs of raw, shuffled and compressed copies, and no thread's allocator arena
-churns through a fresh output per chunk.
+churns through a fresh output per chunk. Every ``CHUNKS_PER_TRIM`` chunks the freed pages of c-blosc's
+per-call block buffers go back to the system (bloscinto.trim_freed). Two writers add about 7 MiB
+resident to a write (medium benchmark: 16.5 MiB in all, of which hdmf's build is 9).
 Chunks equal to the fill value are not stored, as zarr does unless ``array.write_empty_chunks`` is
 set. Other arrays and stores go through zarr (slabs.py).
 """
