@@ -134,32 +134,18 @@ class Runner:
         self.s3: Any = None  # the S3 server of the remote workload, while it runs
         self.scratch = Path(args.scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self._removed = True  # an earlier run's outputs may just have been deleted
 
-    def remove(self, path: Path) -> None:
-        """Delete a finished output; the next write waits for the filesystem to settle (see settle())."""
-        if remove(path):
-            self._removed = True
+    def path(self, backend: str, workload: str, rep: int) -> Path:
+        """Where *backend* writes *workload* in repetition *rep*: a new path each time, kept to the end.
 
-    def settle(self) -> float:
-        """Before a timed write that follows a deletion: flush the disk and wait ``--settle`` seconds.
-
-        On ext4 (online discard on the machines measured so far), deleting the thousands of files of a
-        zarr output leaves work to the kernel for seconds after ``rmtree`` returns; a write started in
-        that window was charged 2-10x its own system time (8,000 ``mkdir`` took 0.3 s or 1.6 s). HDF5's
-        single file does not feel it, so without this wait the zarr rows measured the previous
-        repetition's clean-up. Returns the seconds waited (0 when nothing was deleted)."""
-        if not self._removed or self.args.settle <= 0:
-            return 0.0
-        started = time.perf_counter()
-        os.sync()
-        time.sleep(self.args.settle)
-        self._removed = False
-        return time.perf_counter() - started
-
-    def path(self, backend: str, workload: str) -> Path:
+        No output is deleted before the run ends. ext4 without a journal (this VM's disk) skips, when it
+        allocates an inode, every inode freed in the last 60-300 s, reading each one's deletion time
+        (``recently_deleted`` in fs/ext4/ialloc.c): after the thousands of files of one zarr output were
+        deleted, the next zarr write's ``mkdir`` and file creations took 2-20 times their system time,
+        growing run after run (perf: ``find_inode_bit``, ``recently_deleted``), and HDF5's one file did
+        not feel it. Deleting between repetitions measured that, not the write."""
         ext = ".nwb" if backend == "hdf5" else ".nwb.zarr"
-        return self.scratch / f"{backend}-{workload}{ext}"
+        return self.scratch / f"{backend}-{workload}-rep{rep}{ext}"
 
     def worker(
         self,
@@ -178,7 +164,6 @@ class Runner:
             cmd += [f"--{k}", v]
         if self.args.quick:
             cmd.append("--quick")
-        settled = self.settle() if phase == "write" else 0.0
         started = time.perf_counter()
         record: dict[str, Any]
         try:
@@ -195,7 +180,6 @@ class Runner:
             record = {"backend": backend, "workload": workload, "phase": phase, "ok": False}
             record["error"] = f"timed out after {TIMEOUT_S} s"
         record.update(rep=rep, process_s=time.perf_counter() - started, date=date.today().isoformat())
-        record["settled_s"] = round(settled, 2)
         record["cpu_count"] = os.cpu_count()
         if annotate is not None:
             annotate(record)
@@ -221,8 +205,7 @@ class Runner:
             if workload not in self.args.workloads:
                 continue
             for backend in backends:
-                path = self.path(backend, workload)
-                self.remove(path)
+                path = self.path(backend, workload, rep)
                 w = self.worker(backend, workload, "write", path, rep)
                 if w.get("ok"):
                     self.worker(backend, workload, "read", path, rep)  # page cache warm: just written
@@ -236,9 +219,6 @@ class Runner:
             self.remote_large(rep)
         if "scaling" in self.args.workloads:
             self.scaling(rep)
-        for workload in ("stress", "references"):
-            for backend in backends:
-                self.remove(self.path(backend, workload))
 
     @contextlib.contextmanager
     def s3_server(self) -> Iterator[None]:
@@ -333,8 +313,7 @@ class Runner:
         sizes = [n // 10 for n in SCALING_SERIES] if self.args.quick else list(SCALING_SERIES)
         for n in sizes:
             for backend in [b for b in SCALING_BACKENDS if b in self.args.backends]:
-                path = self.path(backend, "scaling")
-                self.remove(path)
+                path = self.path(backend, f"scaling-{n}", rep)
 
                 def relabel(record: dict, n: int = n) -> None:
                     record["workload"] = f"scaling-{n}"
@@ -342,7 +321,6 @@ class Runner:
                 w = self.worker(backend, "scaling", "write", path, rep, relabel, series=str(n))
                 if w.get("ok"):
                     self.worker(backend, "scaling", "read", path, rep, relabel, series=str(n))
-                self.remove(path)
 
     def count_requests(self, prefix: str | None = None) -> Callable[[dict], None]:
         """Put the server's request counts (and, after a write, the stored nodes) into the record."""
@@ -371,18 +349,16 @@ class Runner:
 
     def raw(self, ours_medium: Path, rep: int) -> None:
         for flavour in ("raw", "raw-zarrs"):
-            target = self.scratch / f"{flavour}-medium.zarr"
-            self.remove(target)
+            target = self.path(flavour, "medium", rep)
             w = self.worker(flavour, "raw", "write", target, rep, source=str(ours_medium))
             if w.get("ok"):
                 self.worker(flavour, "raw", "read", target, rep, source=str(ours_medium))
-            self.remove(target)
 
     def build_cost(self, rep: int) -> None:
         """hdmf build/construct through the NWBHDF5IO manager, in our venv."""
         for workload in ("stress", "medium"):
             self.worker("build", "build", f"build-{workload}", self.scratch / "unused", rep)
-            h5 = self.path("hdf5", workload)
+            h5 = self.path("hdf5", workload, rep)
             if not h5.exists():  # hdf5 not among the backends: write a file to construct from (not reported)
                 self.pythons.setdefault("hdf5", OUR_PYTHON)
                 self.worker("hdf5", workload, "write", h5, rep)
@@ -415,17 +391,6 @@ def delete_prefix(s3: Any, prefix: str) -> None:
     keys = [k for k, _ in list_objects(s3, prefix)]
     for i in range(0, len(keys), 1000):
         client.delete_objects(Bucket=s3.bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]]})
-
-
-def remove(path: Path) -> bool:
-    """Delete *path* (a folder or a file); return whether anything was there."""
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
-    else:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- report
@@ -485,7 +450,7 @@ def report(records: list[dict], args: argparse.Namespace, out_md: Path) -> None:
         f"{' '.join(sys.argv[1:])}` at commit {checkout_commit()} (ours = this checkout's src); "
         f"CPU count {os.cpu_count()}; {reps} repetitions, medians shown; "
         "each figure from a fresh process. Timings on a shared machine are noisy. "
-        f"Each write after a deletion started after a sync and {args.settle:g} s of rest (`--settle`). "
+        "No output is deleted before the run ends (see `Runner.path`). "
         f"Workloads: {', '.join(w for w in (*ALL_WORKLOADS, 'raw') if w in ran)}.",
         "",
         "## Versions",
@@ -791,12 +756,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--scratch", default=os.environ.get("HDMF_ZARR_BENCH_SCRATCH", "/tmp/hdmf_zarr_bench")
-    )
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=float(os.environ.get("HDMF_ZARR_BENCH_SETTLE", "10")),
-        help="seconds to wait (after a sync) before a timed write that follows a deletion (%(default)s)",
     )
     parser.add_argument("--report-only", metavar="JSONL", help="rebuild the Markdown table from a JSONL file")
     args = parser.parse_args(argv)
