@@ -14,14 +14,11 @@ from pathlib import Path
 import numcodecs.blosc
 import numpy as np
 import pytest
-import zarr
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from zarr.codecs import BloscCodec
-from zarr.storage import LocalStore
 
 from hdmf_zarr.read import bloscblocks
-from hdmf_zarr.read.direct import DirectReader
+from support.recordings import recording
 
 CNAMES = [b"lz4", b"zstd", b"blosclz", b"zlib"]
 
@@ -223,17 +220,7 @@ def test_row_ranges_of_blosc_chunks_with_a_short_last_block_equal_zarr(
 ) -> None:
     """Chunks of 8191 rows: four blosc blocks, the last one shorter, which blosc cannot decode alone
     (read/bloscblocks.py refuses it, and the chunk is decoded whole)."""
-    arr = zarr.create_array(
-        LocalStore(tmp_path),
-        name="x",
-        shape=(20_000, 64),
-        chunks=(8191, 64),
-        dtype="int16",
-        compressors=[BloscCodec(cname="lz4", shuffle="shuffle")],
-        fill_value=0,
-    )
-    arr[:] = (np.random.default_rng(1).standard_normal((20_000, 64)) * 50).astype("int16")
-    reader = DirectReader.of(arr)
-    assert reader is not None
+    values = (np.random.default_rng(1).standard_normal((20_000, 64)) * 50).astype("int16")
+    arr, reader = recording(tmp_path, values, 8191)
     region = (slice(*rows), slice(0, 64))
     np.testing.assert_array_equal(reader.read(region), arr[region])

@@ -9,14 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zarr.codecs import BloscCodec
-from zarr.storage import LocalStore
 
 from hdmf_zarr.read import pages
-from hdmf_zarr.read.direct import DirectReader
+from support.recordings import recording
 
 DTYPES = ["int8", "uint16", "<i2", ">i4", "float32", ">f8", "bool", "complex64", "U3", "O"]
 
@@ -80,18 +77,8 @@ def test_populate_maps_new_memory_and_leaves_values_alone() -> None:
 def test_a_large_slice_equals_zarr(tmp_path: Path, populate: bool) -> None:
     """The benchmark's shape: a one-second slice (30,000 x 64 int16, 3.8 MB) across four 1 MiB blosc
     chunks, two of them wanted in part; and the whole array (decoded on the decoding threads)."""
-    arr = zarr.create_array(
-        LocalStore(tmp_path),
-        name="x",
-        shape=(40_000, 64),
-        chunks=(8192, 64),
-        dtype="int16",
-        compressors=[BloscCodec(cname="lz4", shuffle="shuffle")],
-        fill_value=0,
-    )
-    arr[:] = (np.arange(40_000 * 64) % 30_011).astype("int16").reshape(40_000, 64)
-    reader = DirectReader.of(arr)
-    assert reader is not None
+    values = (np.arange(40_000 * 64) % 30_011).astype("int16").reshape(40_000, 64)
+    arr, reader = recording(tmp_path, values, 8192)
     saved = pages.POPULATE_MIN_BYTES
     pages.POPULATE_MIN_BYTES = saved if populate else 1 << 60
     try:
