@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -23,8 +24,8 @@ from hdmf_zarr.transfer.layout import describe_codecs
 from hdmf_zarr.transfer.specs import cached_versions
 
 
-def _state_line(path: str) -> str:
-    state, mark = write_state_of(path)
+def _state_line(path: str, options: dict[str, Any] | None) -> str:
+    state, mark = write_state_of(path, options)
     if mark is None:
         return f"  state: {state}"
     return f"  state: {state} ({mark.describe()}){_advice(state, mark)}"
@@ -40,12 +41,12 @@ def _advice(state: str, mark: Any) -> str:
     return "; if it is no longer running, run the same conversion again with --force"
 
 
-def _info(path: str) -> int:
-    state_line = _state_line(path)
+def _info(path: str, options: dict[str, Any] | None) -> int:
+    state_line = _state_line(path, options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InterruptedWriteWarning)  # the state line says it
         try:
-            io = ZarrIO(path, mode="r")
+            io = ZarrIO(path, mode="r", storage_options=options)
         except InterruptedWriteError:
             print(f"{path}: no completed write")
             print(state_line)
@@ -76,12 +77,12 @@ def _info(path: str) -> int:
     return 0
 
 
-def _validate(path: str) -> int:
+def _validate(path: str, options: dict[str, Any] | None) -> int:
     import pynwb
 
     from hdmf_zarr.nwb import NWBZarrIO
 
-    with NWBZarrIO(path, mode="r") as io:
+    with NWBZarrIO(path, mode="r", storage_options=options) as io:
         errors = pynwb.validate(io=io)
     for error in errors:
         print(error)
@@ -139,12 +140,26 @@ def _convert(args: argparse.Namespace) -> int:
             chunks=args.chunks,
             compression=args.compression,
             upgrade=args.upgrade,
+            storage_options=args.storage_options,
             progress=wants_bars(args.progress),
             number_of_jobs=args.jobs,
             client=client,
         )
     print(f"wrote {args.dst}")
     return 0
+
+
+def _storage_options(text: str) -> dict[str, Any]:
+    """The JSON object of --storage-options (argparse turns the error into a usage message)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not JSON ({exc}): give an object such as '{{\"anon\": true}}'"
+        ) from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"give a JSON object such as '{{\"anon\": true}}', not {text!r}")
+    return value
 
 
 def _one_line(args: argparse.Namespace, exc: BaseException) -> str:
@@ -186,7 +201,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_info.add_argument("path")
     p_validate = sub.add_parser("validate", help="validate an NWB Zarr file against its cached schema")
     p_validate.add_argument("path")
-    for command in (p_info, p_validate, sub.choices["convert"]):  # --debug also after the command
+    for command in (p_info, p_validate, sub.choices["convert"]):
+        command.add_argument(
+            "--storage-options",
+            type=_storage_options,
+            default=None,
+            metavar="JSON",
+            help="options of the s3://, gs:// or http(s):// client, as for storage_options= "
+            '(e.g. \'{"endpoint_url": "http://127.0.0.1:9000", "anon": true}\'); for convert, they '
+            "configure whichever of SRC and DST is a URL",
+        )
+        # --debug also after the command
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
         )
@@ -195,8 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "convert":
             return _convert(args)
         if args.command == "info":
-            return _info(args.path)
-        return _validate(args.path)
+            return _info(args.path, args.storage_options)
+        return _validate(args.path, args.storage_options)
     except Exception as exc:  # every failure becomes one line and exit code 2, unless --debug
         if args.debug:
             raise

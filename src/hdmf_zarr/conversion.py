@@ -21,8 +21,8 @@ from hdmf.build import GroupBuilder
 from hdmf_zarr import _format as fmt
 from hdmf_zarr import paths
 from hdmf_zarr import progress as _progress
-from hdmf_zarr.errors import IncompleteConversionError, ParallelWriteError, StoreError
-from hdmf_zarr.store import StoreLike
+from hdmf_zarr.errors import IncompleteConversionError, InvalidOptionError, ParallelWriteError, StoreError
+from hdmf_zarr.store import StoreLike, describe_source, is_url
 from hdmf_zarr.transfer import specs as spec_copy
 from hdmf_zarr.transfer import staging
 from hdmf_zarr.transfer.layout import (
@@ -124,7 +124,8 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
 ) -> None:
     """Copy the HDMF/NWB file at *src* (Zarr of either dialect, or HDF5) into a new file at *dst*.
 
-    *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. The output holds
+    *dst* is Zarr in the given dialect (default v3), or HDF5 with ``to_hdf5=True``. *storage_options*
+    configure the side that is a URL (both sides, if both are). The output holds
     the source's objects as stored and caches the namespaces the source cached, so files with
     extensions convert without the extension installed and validate as their source does.
     ``chunks`` (keep, auto, or a chunk size like ``"4MiB"``) and ``compression`` (auto, keep, none,
@@ -138,10 +139,11 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
     """
     parallel = _parallel_args(number_of_jobs, client, to_hdf5=to_hdf5)
     layout = make_layout(chunks, compression)
+    src_options, dst_options = _split_options(src, dst, storage_options)
     _progress.at("")  # error messages name the node this conversion was writing, not an earlier one
     staging.refuse_existing(dst, force_overwrite=force_overwrite)
-    reclaim = staging.reclaim_interrupted(dst, storage_options, force_overwrite=force_overwrite)
-    src_io = open_source(src, storage_options)
+    reclaim = staging.reclaim_interrupted(dst, dst_options, force_overwrite=force_overwrite)
+    src_io = open_source(src, src_options)
     try:
         where = getattr(src_io, "source", None) or str(src)
         builder = src_io.read_builder()
@@ -152,7 +154,7 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
             staging.staged(
                 dst,
                 force_overwrite=force_overwrite,
-                storage_options=storage_options,
+                storage_options=dst_options,
                 hdf5=to_hdf5,
                 reclaim=reclaim,
             ) as target,
@@ -163,7 +165,7 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
             else:
                 options = {
                     "zarr_format": zarr_format,
-                    "storage_options": storage_options,
+                    "storage_options": dst_options,
                     # Replacing a killed conversion's leftovers on an object store takes over its mark.
                     "force_overwrite": force_overwrite or reclaim,
                     "conversion_of": where,
@@ -179,6 +181,20 @@ def convert(  # noqa: PLR0913 - each keyword is a documented conversion option
                 )
     finally:
         src_io.close()
+
+
+def _split_options(
+    src: StoreLike, dst: StoreLike, storage_options: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The storage options of the source and of the destination: each side that is a URL gets them
+    (both, for a copy between two keys of one endpoint). Options with no URL to configure are refused."""
+    if storage_options and not (is_url(src) or is_url(dst)):
+        raise InvalidOptionError(
+            f"storage_options {sorted(storage_options)!r} were given, but neither {describe_source(src)!r} "
+            f"nor {describe_source(dst)!r} is a URL: they configure clients of s3://, gs:// and http(s):// "
+            "stores and would be ignored. Drop them."
+        )
+    return (storage_options if is_url(src) else None), (storage_options if is_url(dst) else None)
 
 
 def progress_bars(show: bool | None, *, total_bytes: int, total_datasets: int) -> _progress.Reporter | None:

@@ -550,6 +550,14 @@ def open_store(
     )
 
 
+def is_url(store_like: object) -> bool:
+    """Whether *store_like* is a URL of an object store or HTTP server (``file://`` is a local path)."""
+    if not isinstance(store_like, str | os.PathLike):
+        return False
+    text = os.fspath(store_like)
+    return isinstance(text, str) and "://" in text and not text.lower().startswith("file://")
+
+
 def _no_storage_options(storage_options: Mapping[str, Any] | None, target: object) -> None:
     """Refuse storage_options where nothing would honour them (local paths, zip files, zarr Stores)."""
     if storage_options:

@@ -35,7 +35,7 @@ def hdf5_source(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    """The CLI has no storage options: its S3 client takes the endpoint and keys from the environment."""
+    """Without --storage-options, the CLI's S3 client takes the endpoint and keys from the environment."""
     for name, value in {
         "AWS_ENDPOINT_URL": s3.endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

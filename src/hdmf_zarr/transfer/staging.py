@@ -26,18 +26,14 @@ from typing import Any
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.errors import StoreBusyError, StoreError, StoreExistsError
 from hdmf_zarr.staging import StagingFolder
-from hdmf_zarr.store import StoreLike
+from hdmf_zarr.store import StoreLike, is_url
 
 PARTIAL_MARK = fmt.PARTIAL_MARK
 REPLACED_MARK = fmt.REPLACED_MARK
 
 
-def _is_url(dst: StoreLike) -> bool:
-    return isinstance(dst, str) and "://" in dst and not dst.lower().startswith("file://")
-
-
 def _local_path(dst: StoreLike) -> Path | None:
-    if not isinstance(dst, str | os.PathLike) or _is_url(dst):
+    if not isinstance(dst, str | os.PathLike) or is_url(dst):
         return None
     text = os.fspath(dst)
     return Path(text[len("file://") :] if text.lower().startswith("file://") else text).expanduser()
@@ -124,7 +120,7 @@ def reclaim_interrupted(
     host) and *force_overwrite* is not set. False otherwise (nothing to replace, or a completed file,
     which the store layer handles).
     """
-    if not _is_url(dst):
+    if not is_url(dst):
         return False
     assert isinstance(dst, str)
     from hdmf_zarr.io import stored_dialect
@@ -187,7 +183,7 @@ def staged(
         with staged_local(path) as staging:
             yield staging
         return
-    if not _is_url(dst):
+    if not is_url(dst):
         yield dst
         return
     assert isinstance(dst, str)
