@@ -102,8 +102,8 @@ RESERVED_NODE_KEYS: Final = frozenset(
 # -- Writes in progress (docs/format.md#writes-in-progress) ------------------------------------------
 #: Object at the store root while a writer modifies the store in place; a successful close removes it.
 WRITE_MARK_KEY: Final = ".hdmf_zarr_write.json"
-#: ``.hdmf_zarr_probe-<id>``: a file put at the root of a local store for a moment, before a Dask
-#: cluster writes into it, to check that every worker sees that folder; removed at once.
+#: ``.hdmf_zarr_probe-<id>``: a file put at the root of a local store while a Dask cluster writes into
+#: it: every worker, and every task before it writes, checks that it sees that folder; removed after.
 WORKER_PROBE_PREFIX: Final = ".hdmf_zarr_probe-"
 
 # -- Store keys (docs/format.md#store-keys) ------------------------------------------------------------

@@ -42,6 +42,7 @@ from hdmf_zarr.errors import (
 from hdmf_zarr.pipeline import DISABLE_ACCELERATION_ENV, array_construction
 from hdmf_zarr.store import store_url
 from hdmf_zarr.taskpool import Processes, run_shared
+from hdmf_zarr.workerpaths import Witness
 
 Selection = tuple[slice, ...]
 #: How worker processes start unless ``multiprocessing_context`` says otherwise: "spawn" everywhere,
@@ -110,12 +111,15 @@ class ArrayTarget:
     key: str
     metadata: dict[str, Any]  # the array's metadata document (to_dict)
     where: str  # the dataset's path, for messages
+    witness: Witness | None = None  # a cluster's worker checks it sees the local folder (workerpaths.py)
 
     def location(self) -> str:
         """The array's folder, or its URL in the store (error messages name it)."""
         return local_path(self.store, self.key) or f"{store_url(self.store) or self.store}/{self.key}"
 
     def open(self) -> zarr.Array:
+        if self.witness is not None:
+            self.witness.check()
         meta: ArrayV2Metadata | ArrayV3Metadata
         if self.metadata.get("zarr_format") == 2:
             meta = ArrayV2Metadata.from_dict(dict(self.metadata))

@@ -5,10 +5,12 @@ namespace (``unshare``: a tmpfs over the destination's folder, as on another mac
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,14 +19,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+import zarr
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from zarr.storage import LocalStore
 
 import hdmf_zarr
 from hdmf_zarr import NWBZarrIO, ZarrDataIO
 from hdmf_zarr import _format as fmt
 from hdmf_zarr.conversion import convert
 from hdmf_zarr.errors import ParallelWriteError
-from hdmf_zarr.workerpaths import probe_reads, unseen
+from hdmf_zarr.parallel import ParallelOptions, SourceRef, region_tasks, run_tasks, target_for
+from hdmf_zarr.workerpaths import WitnessedTarget, probe_reads, unseen, workers_see
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("dask.distributed")
@@ -64,6 +69,24 @@ def out_dir(tmp_path: Path) -> Path:
     return path
 
 
+def _start_worker(scheduler: str, blind_to: Path | None = None) -> subprocess.Popen[str]:
+    """A worker process joining *scheduler*; with *blind_to*, it sees an empty tmpfs where that folder is
+    (its own mount namespace, as on another machine)."""
+    worker = [sys.executable, "-m", "distributed.cli.dask_worker", scheduler, "--nthreads", "1", "--no-nanny"]
+    if blind_to is None:
+        args = worker
+    else:
+        script = 'mount -t tmpfs none "$1" && shift && exec "$@"'
+        args = ["unshare", "-rm", "sh", "-c", script, "sh", str(blind_to), *worker]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _stop(worker: subprocess.Popen[str]) -> None:
+    worker.terminate()
+    worker.communicate(timeout=60)
+
+
 @pytest.fixture
 def client_with_blind_worker(out_dir: Path) -> Iterator[Any]:
     """A scheduler here and one worker process that sees an empty tmpfs where *out_dir* is."""
@@ -73,27 +96,12 @@ def client_with_blind_worker(out_dir: Path) -> Iterator[Any]:
         distributed.LocalCluster(n_workers=0, dashboard_address=None, host="127.0.0.1") as cluster,
         distributed.Client(cluster) as client,
     ):
-        script = 'mount -t tmpfs none "$1" && exec "$2" -m distributed.cli.dask_worker "$3" '
-        script += "--nthreads 1 --no-nanny"
-        args = [
-            "unshare",
-            "-rm",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            str(out_dir),
-            sys.executable,
-            cluster.scheduler_address,
-        ]
-        env = {**os.environ, "PYTHONPATH": SRC}
-        worker = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        worker = _start_worker(cluster.scheduler_address, blind_to=out_dir)
         try:
             client.wait_for_workers(1, timeout=120)
             yield client
         finally:
-            worker.terminate()
-            worker.communicate(timeout=60)
+            _stop(worker)
 
 
 @pytest.mark.parametrize("name", ["out.nwb.zarr.zip", "out.nwb.zarr"])
@@ -150,3 +158,54 @@ def test_probe_reads_and_unseen(tmp_path: Path) -> None:
     ]
     roots = [Path("/a"), Path("/b")]
     assert unseen({"tcp://w1": [True, True], "tcp://w2": [True, False]}, roots) == {"tcp://w2": [Path("/b")]}
+
+
+def _wait_for_workers(client: Any, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(client.scheduler_info()["workers"]) != count:
+        assert time.monotonic() < deadline, f"the scheduler never had {count} workers"
+        time.sleep(0.1)
+
+
+def test_a_worker_that_joins_after_the_check_and_cannot_see_the_folder_writes_nothing(
+    hdf5_source: Path, out_dir: Path
+) -> None:
+    """The probe stays while the tasks run and each task checks it: a worker that joined the cluster after
+    the check (here, the only one left) stops before it writes, for worker tasks and dask arrays alike."""
+    if not _can_unshare():
+        pytest.skip("needs unprivileged mount namespaces (unshare -rm) to run a worker blind to a folder")
+    store = LocalStore(out_dir / "arr")
+    array = zarr.create_array(store, shape=(100_000, 4), chunks=(10_000, 4), dtype="i4")
+    target = target_for(store, array.async_array, "acquisition/ts/data")
+    source = SourceRef("hdf5", str(hdf5_source), "/acquisition/ts/data")
+    with (
+        distributed.LocalCluster(n_workers=0, dashboard_address=None, host="127.0.0.1") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        seeing = _start_worker(cluster.scheduler_address)
+        try:
+            client.wait_for_workers(1, timeout=120)
+            with workers_see(client, [out_dir / "arr"]) as witnesses:  # the one worker sees the folder
+                _stop(seeing)
+                _wait_for_workers(client, 0)
+                blind = _start_worker(cluster.scheduler_address, blind_to=out_dir)
+                try:
+                    _wait_for_workers(client, 1)
+                    late = next(iter(client.scheduler_info()["workers"]))
+                    witness = witnesses[out_dir / "arr"]
+                    tasks = region_tasks(
+                        source, dataclasses.replace(target, witness=witness), array.async_array
+                    )
+                    with pytest.raises(ParallelWriteError, match="joined the cluster after") as raised:
+                        run_tasks(tasks, ParallelOptions(client=client))
+                    assert late in str(raised.value)
+                    assert str(out_dir / "arr") in str(raised.value)
+                    ones = da.ones((100_000, 4), chunks=(10_000, 4), dtype="i4")
+                    with pytest.raises(ParallelWriteError, match="joined the cluster after"):
+                        da.store(ones, WitnessedTarget(array, witness), lock=False, compute=True)
+                finally:
+                    _stop(blind)
+        finally:
+            if seeing.poll() is None:
+                _stop(seeing)
+    assert sorted(os.listdir(out_dir / "arr")) == ["zarr.json"]  # no chunk, and the probe is gone

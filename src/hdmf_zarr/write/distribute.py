@@ -5,18 +5,23 @@ iterator, as hdmf-zarr does) and every array-like a worker can re-open itself (a
 file, a Zarr array in a store other processes reach). What stays in this process: other iterators
 (``DataChunkIterator`` yields its chunks in order, from one generator), dask arrays (dask's own scheduler
 writes them) and array-likes that live only here. A Dask cluster's workers must see a local
-destination folder (workerpaths.py): that is checked before any task is sent.
+destination folder (workerpaths.py): that is checked before any task is sent, and by each task before
+it writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import dataclasses
 import functools
+from pathlib import Path
 from typing import Any
 
 from hdmf.data_utils import GenericDataChunkIterator
 from zarr.core.array import AsyncArray
+from zarr.storage import LocalStore
 
 from hdmf_zarr.parallel import (
     IteratorTask,
@@ -32,7 +37,7 @@ from hdmf_zarr.parallel import (
     target_for,
     write_unit,
 )
-from hdmf_zarr.workerpaths import check_workers_see, local_roots
+from hdmf_zarr.workerpaths import Witness, local_roots, workers_see
 from hdmf_zarr.write.plan import ArrayPlan, DataKind
 
 Queued = tuple[ArrayPlan, AsyncArray[Any]]
@@ -83,10 +88,23 @@ async def write_distributed(queued: list[Queued], options: ParallelOptions | Non
         loop = asyncio.get_running_loop()
         # A thread of its own: this process writes its share through zarr's event loop and thread
         # pool, so the run must not hold one of that pool's threads (it may have only one).
-        run = functools.partial(run_tasks, tasks, options, iterators=originals)
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-share") as own:
+        with (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hdmf_zarr-share") as own,
+            contextlib.ExitStack() as probes,
+        ):
             if options.client is not None:  # remote workers must see a local destination folder
                 roots = local_roots(task.target.store for task in tasks)
-                await loop.run_in_executor(own, check_workers_see, options.client, roots)
-            await loop.run_in_executor(own, run)
+                check = workers_see(options.client, roots)
+                witnesses = await loop.run_in_executor(own, probes.enter_context, check)
+                tasks = [_witnessed(task, witnesses) for task in tasks]
+            await loop.run_in_executor(own, functools.partial(run_tasks, tasks, options, iterators=originals))
     return rest
+
+
+def _witnessed(task: IteratorTask | RegionTask, witnesses: dict[Path, Witness]) -> IteratorTask | RegionTask:
+    """*task* with the witness of its local destination folder, which its worker checks before writing."""
+    store = task.target.store
+    witness = witnesses.get(Path(store.root)) if isinstance(store, LocalStore) else None
+    if witness is None:
+        return task
+    return dataclasses.replace(task, target=dataclasses.replace(task.target, witness=witness))

@@ -36,7 +36,7 @@ from hdmf_zarr.legacy.v2write import encode_chunks
 from hdmf_zarr.parallel import ParallelOptions
 from hdmf_zarr.pipeline import SMALL_ARRAY_BYTES, array_construction
 from hdmf_zarr.store import store_url
-from hdmf_zarr.workerpaths import active_client, check_workers_see, local_roots
+from hdmf_zarr.workerpaths import WitnessedTarget, active_client, local_roots, workers_see
 from hdmf_zarr.write import dimensions
 from hdmf_zarr.write.distribute import write_distributed
 from hdmf_zarr.write.fastpath import encode_single_chunk
@@ -249,9 +249,13 @@ async def _store_dask(array: AsyncArray[Any], source: Any) -> None:
     aligned = source.rechunk(array.chunks)  # one writer per zarr chunk: no two tasks share a chunk
     loop = asyncio.get_running_loop()
     client = active_client()
-    if client is not None:  # a cluster's workers must see a local destination folder
-        await loop.run_in_executor(None, check_workers_see, client, local_roots([array.store_path.store]))
-    await loop.run_in_executor(None, lambda: da.store(aligned, target, lock=False, compute=True))
+    with contextlib.ExitStack() as probes:
+        if client is not None:  # a cluster's workers must see a local destination folder, each write too
+            check = workers_see(client, local_roots([array.store_path.store]))
+            witnesses = await loop.run_in_executor(None, probes.enter_context, check)
+            if witnesses:
+                target = WitnessedTarget(target, next(iter(witnesses.values())))
+        await loop.run_in_executor(None, lambda: da.store(aligned, target, lock=False, compute=True))
 
 
 async def _copy_array_like(array: AsyncArray[Any], source: Any) -> None:
