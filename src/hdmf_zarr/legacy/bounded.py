@@ -79,6 +79,8 @@ def decompress(spec: Mapping[str, Any], data: bytes, *, where: str, limit: int =
         form = int(spec.get("format", lzma.FORMAT_AUTO))
         filters = spec.get("filters") if form == lzma.FORMAT_RAW else None
         return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, limit, where=where)
+    if codec_id == "blosc" and (problem := codecsize.blosc_frame_problem(data[:16], len(data))) is not None:
+        raise FormatError(f"A blosc chunk of {where!r} {problem}; the file is damaged or was crafted.")
     declared = declared_size(codec_id, data)
     if declared is None and codec_id == "zstd":
         raise FormatError(
