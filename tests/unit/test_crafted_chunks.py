@@ -175,3 +175,24 @@ def test_a_blosc_frame_shorter_than_its_header_is_refused(tmp_path: Path) -> Non
 
     with pytest.raises(CorruptDataError, match="3 bytes"):
         reader.read((slice(0, ROWS), slice(0, COLS)))
+
+
+@pytest.mark.parametrize("rows", [(10, 20), (12, 18), (5, 25)], ids=["whole", "part", "across"])
+def test_a_gzip_chunk_inflating_past_its_chunk_stops_there(tmp_path: Path, rows: tuple[int, int]) -> None:
+    """Decoded into the result, a gzip chunk is read up to the chunk's bytes and one more: a chunk that
+    inflates to 200 MB is refused without holding it."""
+    import tracemalloc
+
+    arr = _recording(tmp_path, CODECS["gzip"][0])
+    bomb = numcodecs.GZip(level=9).encode(np.zeros(200 << 20, dtype=np.uint8))
+    (tmp_path / "x" / "c" / "1" / "0").write_bytes(bytes(bomb))
+    reader = DirectReader.of(arr)
+    assert reader is not None
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="more bytes than"):
+            reader.read((slice(*rows), slice(0, COLS)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20

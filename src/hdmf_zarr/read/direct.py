@@ -40,6 +40,7 @@ from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
 from hdmf_zarr.codecsize import declared_size
+from hdmf_zarr.errors import DecodeLimitError
 from hdmf_zarr.pipeline import check_frame
 from hdmf_zarr.read import bloscblocks, pages
 from hdmf_zarr.read.chunkfiles import decode_target, read_file
@@ -213,8 +214,17 @@ def _declared_into(codec_id: str, decompress: Callable[[Any, Any], Any]) -> Into
 
 
 def _gzip_into(raw: Any, out: np.ndarray) -> bool:
+    """A gzip frame into the output, read up to its size and one byte more (a frame inflating past
+    the chunk is refused without being held)."""
     with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as frame:
-        return frame.readinto(out.reshape(-1).view(np.uint8)) == out.nbytes and not frame.read(1)
+        if frame.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+            return False
+        if frame.read(1):
+            raise DecodeLimitError(
+                f"A gzip chunk decodes to more bytes than the {out.nbytes} its chunk holds. The chunk is "
+                "damaged or was crafted; decoding stopped there."
+            )
+    return True
 
 
 #: numcodecs' decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings), as
