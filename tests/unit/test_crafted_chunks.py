@@ -196,3 +196,61 @@ def test_a_gzip_chunk_inflating_past_its_chunk_stops_there(tmp_path: Path, rows:
     finally:
         tracemalloc.stop()
     assert peak < 20 << 20
+
+
+#: In a child: a small array's only chunk replaced by a 256 MB bomb (zstd RLE blocks without a declared
+#: size, or gzip), read as an IO reads a small array (DirectReader.chunk) and in part; prints the
+#: error and how much the peak resident memory grew (MB).
+_BOMB = """
+import resource, struct, sys, zlib
+import numpy as np, zarr
+from zarr.codecs import GzipCodec, ZstdCodec
+from zarr.storage import LocalStore
+from hdmf_zarr.read.direct import DirectReader
+
+codec, how = sys.argv[2], sys.argv[3]
+arr = zarr.create_array(LocalStore(sys.argv[1]), name="x", shape=(1000,), chunks=(1000,), dtype="int32",
+                        compressors=[ZstdCodec(level=1) if codec == "zstd" else GzipCodec(level=1)])
+arr[:] = np.arange(1000, dtype="int32")
+if codec == "zstd":  # magic, no declared size, a 128 KiB window, then 2048 RLE blocks of 128 KiB
+    blocks = [struct.pack("<I", (1 << 1) | (131072 << 3) | (i == 2047))[:3] + b"\\0" for i in range(2048)]
+    bomb = struct.pack("<I", 0xFD2FB528) + bytes([0x00, 0x38]) + b"".join(blocks)
+else:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush()
+with open(sys.argv[1] + "/x/c/0", "wb") as f:
+    f.write(bomb)
+reader = DirectReader.of(arr)
+assert reader is not None and reader.small
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    reader.chunk((0,)) if how == "chunk" else reader.read((slice(10, 20),))
+    print("no error")
+except ValueError as exc:
+    print(type(exc).__name__, exc)
+except RuntimeError as exc:
+    print(type(exc).__name__, exc)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+@pytest.mark.parametrize("how", ["chunk", "part"])
+@pytest.mark.parametrize("codec", ["zstd", "gzip"])
+def test_a_bomb_without_a_declared_size_stops_at_its_chunk(tmp_path: Path, codec: str, how: str) -> None:
+    """zstd frames need not declare their size, gzip ones never do: decoded into a chunk-sized array,
+    they stop there, instead of inflating in full first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(_SRC)
+    result = subprocess.run(
+        [sys.executable, "-c", _BOMB, str(tmp_path), codec, how],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    error, grown = result.stdout.splitlines()
+    assert error.startswith(("RuntimeError", "DecodeLimitError")), error
+    assert int(grown) < 64, result.stdout

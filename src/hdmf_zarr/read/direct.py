@@ -83,6 +83,10 @@ class _Chain:
         self.check(raw)
         if self.plain is not None:
             decoders, stored, native, shape = self.plain
+            if self.into:  # into a chunk-sized array: a frame inflating past it stops there
+                out = np.empty(shape, dtype=native)
+                if self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, out):
+                    return out
             data = raw.to_bytes() if isinstance(raw, Buffer) else raw
             for decode, _ in reversed(decoders):
                 data = decode(data)
