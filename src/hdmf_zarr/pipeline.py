@@ -28,7 +28,7 @@ from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
 
 from hdmf_zarr.codecsize import blosc_frame_problem, declared_size, variable_size_limit
-from hdmf_zarr.errors import CorruptDataError, DecodeLimitError
+from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
 _DEFAULT_PIPELINE: Final = "zarr.core.codec_pipeline.BatchedCodecPipeline"
@@ -63,7 +63,7 @@ def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool, stored: int)
     the chunk's *stored*; *fixed*: fixed-size elements."""
     codec_id = frame_codec_id(codec)
     if codec_id == "blosc" and (problem := blosc_frame_problem(head, stored)) is not None:
-        raise CorruptDataError(
+        raise DecodeLimitError(
             f"A blosc chunk {problem}. The chunk is truncated, damaged or was crafted; it was not decoded."
         )
     declared = declared_size(codec_id, head) if codec_id else None

@@ -162,7 +162,7 @@ def test_a_blosc_frame_claiming_more_bytes_than_its_file_holds_is_refused(
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("CorruptDataError"), result.stdout + result.stderr[-2000:]
+    assert result.stdout.startswith("DecodeLimitError"), result.stdout + result.stderr[-2000:]
     assert "declares 2146436072 stored bytes" in result.stdout
 
 
