@@ -47,3 +47,21 @@ def declared_size(codec_id: str, data: bytes) -> int | None:
     if codec_id == "zstd":
         return zstd_content_size(data)
     return None
+
+
+#: Bytes of a blosc (1.x) frame's header; its last field is the frame's own length (``cbytes``).
+BLOSC_HEADER_BYTES: Final = 16
+
+
+def blosc_frame_problem(head: bytes, stored: int) -> str | None:
+    """What is wrong with a blosc frame of *stored* bytes whose first bytes are *head*, or None.
+
+    c-blosc reads as many bytes as the header's ``cbytes`` says (numcodecs does not pass it the
+    buffer's length), so a frame claiming more than it holds would be read past its end.
+    """
+    if stored < BLOSC_HEADER_BYTES or len(head) < BLOSC_HEADER_BYTES:
+        return f"holds {stored} bytes, fewer than the {BLOSC_HEADER_BYTES} of a blosc header"
+    cbytes = int(struct.unpack_from("<I", head, 12)[0])
+    if cbytes > stored:
+        return f"declares {cbytes} stored bytes but holds {stored}"
+    return None

@@ -177,7 +177,7 @@ class OutsideStoreError(FormatError):
 
 
 class DecodeLimitError(CorruptDataError):
-    """A stored chunk claims more elements or bytes than its array's metadata allows."""
+    """A stored chunk claims more elements or bytes than its array's metadata allows (or than it holds)."""
 
 
 class SourceNotAllowedError(UnresolvedReferenceError, PermissionError):

@@ -27,7 +27,7 @@ from zarr.core.codec_pipeline import BatchedCodecPipeline
 from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
 
-from hdmf_zarr.codecsize import declared_size, variable_size_limit
+from hdmf_zarr.codecsize import blosc_frame_problem, declared_size, variable_size_limit
 from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
@@ -47,7 +47,8 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
         if frame_codec_id(outer):
             for raw, spec in pairs:
                 if raw is not None:
-                    check_frame(outer, raw.as_numpy_array()[:32].tobytes(), spec, fixed=fixed)
+                    head = raw.as_numpy_array()[:32].tobytes()
+                    check_frame(outer, head, spec, fixed=fixed, stored=len(raw))
         return await super().decode_batch(pairs)
 
 
@@ -56,10 +57,15 @@ def frame_codec_id(codec: Any) -> str:
     return "zstd" if isinstance(codec, ZstdCodec) else "blosc" if isinstance(codec, BloscCodec) else ""
 
 
-def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool) -> None:
+def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool, stored: int) -> None:
     """Refuse a frame of *codec* (the outermost bytes-to-bytes codec) whose header (*head*, its first
-    bytes) declares more decoded bytes than a chunk of *spec* holds; *fixed*: fixed-size elements."""
+    bytes) declares more decoded bytes than a chunk of *spec* holds, or (blosc) more stored bytes than
+    the chunk's *stored*; *fixed*: fixed-size elements."""
     codec_id = frame_codec_id(codec)
+    if codec_id == "blosc" and (problem := blosc_frame_problem(head, stored)) is not None:
+        raise DecodeLimitError(
+            f"A blosc chunk {problem}. The chunk is truncated, damaged or was crafted; it was not decoded."
+        )
     declared = declared_size(codec_id, head) if codec_id else None
     items = math.prod(spec.shape)
     native = spec.dtype.to_native_dtype()

@@ -160,3 +160,12 @@ def test_byte_limit_scales_with_the_chunk() -> None:
     assert bounded.byte_limit(4) == bounded.MIN_CHUNK_BYTES
     assert bounded.byte_limit(10**4) == bounded.BYTES_PER_ITEM * 10**4
     assert bounded.byte_limit(10**7) == bounded.MAX_CHUNK_BYTES
+
+
+def test_a_blosc_frame_claiming_more_bytes_than_the_chunk_holds_is_refused() -> None:
+    """c-blosc reads as many bytes as the frame's header says: a truncated frame is refused before."""
+    frame = numcodecs.Blosc(cname="lz4").encode(np.arange(2000, dtype="i4"))
+    assert bounded.decompress({"id": "blosc"}, frame, where="/t/txt") == np.arange(2000, dtype="i4").tobytes()
+    for cut in (len(frame) // 2, 10):
+        with pytest.raises(FormatError, match=f"'/t/txt'.* holds {cut}"):
+            bounded.decompress({"id": "blosc"}, frame[:cut], where="/t/txt")

@@ -19,7 +19,7 @@ import numcodecs
 
 from hdmf_zarr import codecsize
 from hdmf_zarr.codecsize import declared_size
-from hdmf_zarr.errors import DecodeLimitError, FormatError
+from hdmf_zarr.errors import CorruptDataError, DecodeLimitError, FormatError
 
 #: The most bytes one legacy object chunk may decompress to, whatever its element count; below it,
 #: BYTES_PER_ITEM per element or MIN_CHUNK_BYTES in all, whichever is more (codecsize.py).
@@ -79,6 +79,8 @@ def decompress(spec: Mapping[str, Any], data: bytes, *, where: str, limit: int =
         form = int(spec.get("format", lzma.FORMAT_AUTO))
         filters = spec.get("filters") if form == lzma.FORMAT_RAW else None
         return _stream(lzma.LZMADecompressor(format=form, filters=filters), data, limit, where=where)
+    if codec_id == "blosc" and (problem := codecsize.blosc_frame_problem(data[:16], len(data))) is not None:
+        raise CorruptDataError(f"A blosc chunk of {where!r} {problem}; the file is damaged or was crafted.")
     declared = declared_size(codec_id, data)
     if declared is None and codec_id == "zstd":
         raise FormatError(

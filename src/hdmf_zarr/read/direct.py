@@ -17,6 +17,8 @@ layout (thousands of series in a file share one), so an array's first read does 
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import itertools
 import math
 import os
@@ -37,6 +39,8 @@ from zarr.core.metadata import ArrayV3Metadata
 from zarr.core.metadata.v3 import RegularChunkGridMetadata
 from zarr.storage import LocalStore, MemoryStore
 
+from hdmf_zarr.codecsize import declared_size
+from hdmf_zarr.errors import DecodeLimitError
 from hdmf_zarr.pipeline import check_frame
 from hdmf_zarr.read import bloscblocks, pages
 from hdmf_zarr.read.chunkfiles import decode_target, read_file
@@ -66,17 +70,23 @@ class _Chain:
     blosc: bool = False  # blosc alone decodes the chain into given memory (its blocks apart: bloscblocks.py)
 
     def check(self, raw: Raw) -> None:
-        """Refuse a chunk whose outer frame declares more bytes than the chunk holds (pipeline.py)."""
+        """Refuse a chunk whose outer frame declares more decoded bytes than the chunk holds, or more
+        stored bytes than *raw* holds (pipeline.py)."""
         if self.bytes_bytes:
             codec, spec = self.bytes_bytes[-1]
             head = raw.as_numpy_array()[:32].tobytes() if isinstance(raw, Buffer) else bytes(raw[:32])
-            check_frame(codec, head, spec, fixed=isinstance(self.array_bytes[0], BytesCodec))
+            fixed = isinstance(self.array_bytes[0], BytesCodec)
+            check_frame(codec, head, spec, fixed=fixed, stored=len(raw))
 
     def decode(self, raw: Raw) -> np.ndarray:
         """The chunk's values (which may share memory with *raw*: a view of it when nothing decodes)."""
         self.check(raw)
         if self.plain is not None:
             decoders, stored, native, shape = self.plain
+            if self.into:  # into a chunk-sized array: a frame inflating past it stops there
+                out = np.empty(shape, dtype=native)
+                if self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, out):
+                    return out
             data = raw.to_bytes() if isinstance(raw, Buffer) else raw
             for decode, _ in reversed(decoders):
                 data = decode(data)
@@ -91,12 +101,12 @@ class _Chain:
 
     def decode_into(self, raw: Raw, dest: np.ndarray) -> bool:
         """Decode straight into *dest* (a C-contiguous chunk-shaped part of the output, saving a copy)
-        when one numcodecs decoder does the whole chain; False if it cannot."""
+        when one numcodecs decoder does the whole chain; False if it cannot, or if the chunk does not
+        decode to exactly *dest*'s bytes (``decode`` then refuses it as zarr does)."""
         if self.plain is None or not self.into:
             return False
         self.check(raw)
-        self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, dest)
-        return True
+        return self.plain[0][0][1](raw.to_bytes() if isinstance(raw, Buffer) else raw, dest)
 
     def _decode_zarr(self, raw: Buffer) -> np.ndarray:
         data: Any = raw
@@ -188,18 +198,46 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
     return _Chain(tuple(aa), ab, tuple(bb), plain, blosc)
 
 
-def _gzip() -> tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]:
-    codec = numcodecs.GZip()
-    return codec.decode, lambda raw, out: codec.decode(raw, out=out)
+#: Decode a frame into a given output; False (the output possibly changed) unless the frame decodes
+#: to exactly the output's bytes. numcodecs refuses only a frame larger than its output: a smaller one
+#: would leave the rest of the output as it was (uninitialised, or a chunk read before).
+Into = Callable[[Any, np.ndarray], bool]
+
+
+def _declared_into(codec_id: str, decompress: Callable[[Any, Any], Any]) -> Into:
+    """*decompress* (numcodecs' blosc or zstd) into the output when the frame declares its size."""
+
+    def into(raw: Any, out: np.ndarray) -> bool:
+        declared = declared_size(codec_id, bytes(raw[:32]))
+        if declared is not None and declared != out.nbytes:
+            return False
+        decompress(raw, out)  # a zstd frame that does not say: numcodecs checks the size it decodes
+        return True
+
+    return into
+
+
+def _gzip_into(raw: Any, out: np.ndarray) -> bool:
+    """A gzip frame into the output, read up to its size and one byte more (a frame inflating past
+    the chunk is refused without being held)."""
+    with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as frame:
+        if frame.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+            return False
+        if frame.read(1):
+            raise DecodeLimitError(
+                f"A gzip chunk decodes to more bytes than the {out.nbytes} its chunk holds. The chunk is "
+                "damaged or was crafted; decoding stopped there."
+            )
+    return True
 
 
 #: numcodecs' decoders for zarr's bytes-to-bytes codecs (decoding needs none of their settings), as
 #: (decode, decode into a given output). blosc and zstd are called as numcodecs' module functions,
 #: which skip the codec objects' argument normalisation (a tenth of a small series' read).
-_NUMCODECS: dict[type, Callable[[], tuple[Callable[..., Any], Callable[[Any, np.ndarray], Any]]]] = {
-    BloscCodec: lambda: (numcodecs.blosc.decompress, numcodecs.blosc.decompress),
-    ZstdCodec: lambda: (numcodecs.zstd.decompress, numcodecs.zstd.decompress),
-    GzipCodec: _gzip,
+_NUMCODECS: dict[type, Callable[[], tuple[Callable[..., Any], Into]]] = {
+    BloscCodec: lambda: (numcodecs.blosc.decompress, _declared_into("blosc", numcodecs.blosc.decompress)),
+    ZstdCodec: lambda: (numcodecs.zstd.decompress, _declared_into("zstd", numcodecs.zstd.decompress)),
+    GzipCodec: lambda: (numcodecs.GZip().decode, _gzip_into),
 }
 
 
@@ -339,10 +377,12 @@ class DirectReader:
             return
         if self._place_blocks(raw, target, src, staging):
             return
+        block = None
         if self.chain.into:
             block = decode_target(self.chunks, self.dtype) if staging is None else staging
-            self.chain.decode_into(raw, block)
-        else:
+            if not self.chain.decode_into(raw, block):
+                block = None
+        if block is None:
             block = self.chain.decode(raw)
         target[...] = block[src]
 
