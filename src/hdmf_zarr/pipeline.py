@@ -18,11 +18,12 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import zarr
+from zarr.abc.codec import CodecPipeline
 from zarr.abc.store import Store
-from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec
+from zarr.codecs import BloscCodec, BytesCodec, ShardingCodec, ZstdCodec
 from zarr.core.codec_pipeline import BatchedCodecPipeline
 from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
@@ -38,7 +39,12 @@ BOUNDED_PIPELINE: Final = "hdmf_zarr.pipeline.BoundedCodecPipeline"
 
 
 class BoundedCodecPipeline(BatchedCodecPipeline):
-    """zarr's pipeline, refusing a compressed chunk whose frame declares more bytes than its chunk holds."""
+    """zarr's pipeline, refusing a compressed chunk whose frame declares more bytes than its chunk holds
+    (or, blosc, more stored bytes than the chunk has); the inner chunks of shards too."""
+
+    @classmethod
+    def from_codecs(cls, codecs: Iterable[Any], *, batch_size: int | None = None) -> Self:
+        return super().from_codecs([_bounded_shards(codec) for codec in codecs], batch_size=batch_size)
 
     async def decode_batch(self, chunk_bytes_and_specs: Iterable[tuple[Any, Any]]) -> Iterable[Any]:
         pairs = list(chunk_bytes_and_specs)
@@ -50,6 +56,28 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
                     head = raw.as_numpy_array()[:32].tobytes()
                     check_frame(outer, head, spec, fixed=fixed, stored=len(raw))
         return await super().decode_batch(pairs)
+
+
+class BoundedShardingCodec(ShardingCodec):
+    """zarr's sharding codec, whose inner chunks are decoded by :class:`BoundedCodecPipeline` (zarr's
+    decodes them with the globally configured pipeline, which checks no frame: a crafted blosc inner
+    chunk made c-blosc read past its buffer)."""
+
+    @property
+    def codec_pipeline(self) -> CodecPipeline:
+        return BoundedCodecPipeline.from_codecs(self.codecs)
+
+
+def _bounded_shards(codec: Any) -> Any:
+    """*codec*, or the same sharding as a :class:`BoundedShardingCodec`."""
+    if type(codec) is not ShardingCodec:
+        return codec
+    return BoundedShardingCodec(
+        chunk_shape=codec.chunk_shape,
+        codecs=codec.codecs,
+        index_codecs=codec.index_codecs,
+        index_location=codec.index_location,
+    )
 
 
 def frame_codec_id(codec: Any) -> str:

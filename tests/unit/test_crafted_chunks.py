@@ -254,3 +254,71 @@ def test_a_bomb_without_a_declared_size_stops_at_its_chunk(tmp_path: Path, codec
     error, grown = result.stdout.splitlines()
     assert error.startswith(("RuntimeError", "DecodeLimitError")), error
     assert int(grown) < 64, result.stdout
+
+
+#: In a child: a sharded blosc array whose first inner chunk claims 2 GB stored, read through the
+#: bounded pipeline (a memory store, or a folder with zarrs turned off) or through zarrs.
+_SHARD = """
+import struct, sys
+import numpy as np, zarr
+from zarr.codecs import BloscCodec
+from zarr.core.array import AsyncArray
+from zarr.storage import LocalStore, MemoryStore, StorePath
+from hdmf_zarr.pipeline import array_construction
+
+values = (np.random.default_rng(0).standard_normal((4, 100_000)) * 50).astype("int16")
+store = LocalStore(sys.argv[1]) if sys.argv[2] == "folder" else MemoryStore()
+arr = zarr.create_array(store, name="x", shape=values.shape, chunks=(1, 100_000), shards=(2, 100_000),
+                        dtype="int16", compressors=[BloscCodec(cname="lz4", shuffle="shuffle")], fill_value=0)
+arr[:] = values
+proto = zarr.core.buffer.default_buffer_prototype()
+shard = bytearray(zarr.core.sync.sync(store.get("x/c/0/0", prototype=proto)).to_bytes())
+nbytes, blocksize = struct.unpack_from("<ii", shard, 4)  # the first inner chunk opens the shard
+count = -(-nbytes // blocksize)
+starts = list(struct.unpack_from(f"<{count}i", shard, 16))
+starts[-1] = 0x7FF00000
+struct.pack_into(f"<{count}i", shard, 16, *starts)
+struct.pack_into("<i", shard, 12, 0x7FF00000 + 1000)
+zarr.core.sync.sync(store.set("x/c/0/0", proto.buffer.from_bytes(bytes(shard))))
+with array_construction(store, arr.metadata):
+    opened = zarr.Array(AsyncArray(metadata=arr.metadata, store_path=StorePath(store, "x")))
+print(type(opened.async_array.codec_pipeline).__name__)
+try:
+    opened[0:1]
+    print("no error")
+except (ValueError, RuntimeError) as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "pipeline", "expected"),
+    [
+        ("memory", "zarr", "BoundedCodecPipeline DecodeLimitError"),
+        ("folder", "zarr", "BoundedCodecPipeline DecodeLimitError"),
+        ("folder", "default", "ZarrsCodecPipeline RuntimeError"),
+    ],
+)
+def test_a_crafted_blosc_chunk_inside_a_shard_is_refused(
+    tmp_path: Path, where: str, pipeline: str, expected: str
+) -> None:
+    """zarr decodes a shard's inner chunks with the globally configured pipeline, which checks no frame:
+    before BoundedShardingCodec, c-blosc read 2 GB past the chunk and the interpreter crashed."""
+    if pipeline == "default":
+        pytest.importorskip("zarrs")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HDMF_ZARR_CODEC_PIPELINE")}
+    env["PYTHONPATH"] = str(_SRC)
+    if pipeline == "zarr":
+        env["HDMF_ZARR_CODEC_PIPELINE"] = "zarr"
+    result = subprocess.run(
+        [sys.executable, "-c", _SHARD, str(tmp_path), where],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert " ".join(line.split()[0] for line in result.stdout.splitlines()) == expected, result.stdout
+    if "DecodeLimitError" in expected:
+        assert "declares 2146436072 stored bytes" in result.stdout
