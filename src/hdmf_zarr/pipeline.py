@@ -17,7 +17,7 @@ import importlib.util
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, Self
 
 import zarr
@@ -51,10 +51,11 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
         outer = self.bytes_bytes_codecs[-1] if self.bytes_bytes_codecs else None
         fixed = isinstance(self.array_bytes_codec, BytesCodec)  # else text/bytes of variable size
         if frame_codec_id(outer):
+            inner = self.bytes_bytes_codecs[:-1]
             for raw, spec in pairs:
                 if raw is not None:
                     head = raw.as_numpy_array()[:32].tobytes()
-                    check_frame(outer, head, spec, fixed=fixed, stored=len(raw))
+                    check_frame(outer, head, spec, fixed=fixed, stored=len(raw), inner=inner)
         return await super().decode_batch(pairs)
 
 
@@ -85,25 +86,43 @@ def frame_codec_id(codec: Any) -> str:
     return "zstd" if isinstance(codec, ZstdCodec) else "blosc" if isinstance(codec, BloscCodec) else ""
 
 
-def check_frame(codec: Any, head: bytes, spec: Any, *, fixed: bool, stored: int) -> None:
+def check_frame(
+    codec: Any, head: bytes, spec: Any, *, fixed: bool, stored: int, inner: Sequence[Any] = ()
+) -> None:
     """Refuse a frame of *codec* (the outermost bytes-to-bytes codec) whose header (*head*, its first
-    bytes) declares more decoded bytes than a chunk of *spec* holds, or (blosc) more stored bytes than
-    the chunk's *stored*; *fixed*: fixed-size elements."""
+    bytes) declares more decoded bytes than a chunk of *spec* can encode to, or (blosc) more stored bytes
+    than the chunk's *stored*; *fixed*: fixed-size elements; *inner*: the chain's other bytes-to-bytes
+    codecs, in the order they encode (a crc32c inside adds its 4 bytes to what the frame holds)."""
     codec_id = frame_codec_id(codec)
     if codec_id == "blosc" and (problem := blosc_frame_problem(head, stored)) is not None:
         raise DecodeLimitError(
             f"A blosc chunk {problem}. The chunk is truncated, damaged or was crafted; it was not decoded."
         )
     declared = declared_size(codec_id, head) if codec_id else None
+    if declared is None:
+        return
     items = math.prod(spec.shape)
     native = spec.dtype.to_native_dtype()
     limit = items * native.itemsize if fixed else variable_size_limit(items)
-    if declared is not None and declared > limit:
-        holds = f"holds {limit}" if fixed else f"may hold at most {limit}"
+    for other in inner:
+        limit = _encoded_bound(other, limit, spec)
+    if declared > limit:
+        holds = f"holds {limit}" if fixed and not inner else f"may hold at most {limit}"
+        within = f" (inside its {', '.join(type(c).__name__ for c in inner)})" if inner else ""
         raise DecodeLimitError(
             f"A {codec_id} chunk declares {declared} decoded bytes; a chunk of shape {tuple(spec.shape)} "
-            f"and dtype {native} {holds}. The chunk is damaged or was crafted; nothing was allocated."
+            f"and dtype {native}{within} {holds}. The chunk is damaged or was crafted; nothing was "
+            "allocated."
         )
+
+
+def _encoded_bound(codec: Any, nbytes: int, spec: Any) -> int:
+    """The most bytes *codec* encodes *nbytes* to: its own count when fixed (crc32c), else a bound above
+    what a compressor adds to data it cannot compress (headers and per-block overhead)."""
+    try:
+        return int(codec.compute_encoded_size(nbytes, spec))
+    except NotImplementedError:
+        return nbytes + nbytes // 16 + 4096
 
 
 register_pipeline(BoundedCodecPipeline)

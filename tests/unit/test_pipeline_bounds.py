@@ -67,3 +67,39 @@ def test_the_bounded_pipeline_serves_other_stores(tmp_path: Path) -> None:
     )
     with pytest.raises(DecodeLimitError, match="blosc chunk declares"):
         reopened[:]
+
+
+@pytest.mark.parametrize("outer", [ZstdCodec(level=1), BloscCodec()], ids=["zstd", "blosc"])
+@pytest.mark.parametrize("where", ["memory", "folder"])
+def test_a_checksum_inside_the_frame_counts_in_what_it_may_hold(
+    tmp_path: Path, outer: object, where: str
+) -> None:
+    """crc32c then a compressor: the frame holds the chunk and the checksum's 4 bytes. Honest chunks
+    read (through the bounded pipeline and the direct path); a frame claiming far more is still refused."""
+    from zarr.codecs import Crc32cCodec
+    from zarr.storage import MemoryStore
+
+    from hdmf_zarr.read.direct import DirectReader
+
+    store = MemoryStore() if where == "memory" else ConfinedLocalStore(tmp_path / "c.zarr")
+    arr = zarr.create_array(
+        store,
+        shape=(100,),
+        chunks=(100,),
+        dtype="i4",
+        compressors=[Crc32cCodec(), outer],  # type: ignore[list-item]
+    )
+    arr[:] = np.arange(100)
+    with array_construction(store, arr.metadata, accelerate=False):
+        bounded = zarr.Array(AsyncArray(metadata=arr.metadata, store_path=StorePath(store, "")))
+    assert isinstance(bounded.async_array.codec_pipeline, BoundedCodecPipeline)
+    assert bounded[:].tolist() == list(range(100))
+    direct = DirectReader.of(arr)
+    assert direct is not None
+    assert direct.read((slice(0, 100),)).tolist() == list(range(100))
+    if isinstance(outer, ZstdCodec):
+        zarr.core.sync.sync(store.set("c/0", zarr.core.buffer.cpu.Buffer.from_bytes(_claiming(2**30))))
+        with pytest.raises(DecodeLimitError, match=r"inside its Crc32cCodec\) may hold at most 404"):
+            bounded[:]
+        with pytest.raises(DecodeLimitError, match="may hold at most 404"):
+            direct.read((slice(0, 100),))

@@ -76,7 +76,8 @@ class _Chain:
             codec, spec = self.bytes_bytes[-1]
             head = raw.as_numpy_array()[:32].tobytes() if isinstance(raw, Buffer) else bytes(raw[:32])
             fixed = isinstance(self.array_bytes[0], BytesCodec)
-            check_frame(codec, head, spec, fixed=fixed, stored=len(raw))
+            inner = [c for c, _ in self.bytes_bytes[:-1]]
+            check_frame(codec, head, spec, fixed=fixed, stored=len(raw), inner=inner)
 
     def decode(self, raw: Raw) -> np.ndarray:
         """The chunk's values (which may share memory with *raw*: a view of it when nothing decodes)."""
