@@ -8,7 +8,8 @@ allocates it (docs/format.md#store-keys).
 from __future__ import annotations
 
 import struct
-from typing import Final
+import zlib
+from typing import Any, Final
 
 _ZSTD_MAGIC: Final = 0xFD2FB528
 #: The most bytes a chunk of variable-size elements (text, bytes, objects) may decode to...
@@ -65,3 +66,20 @@ def blosc_frame_problem(head: bytes, stored: int) -> str | None:
     if cbytes > stored:
         return f"declares {cbytes} stored bytes but holds {stored}"
     return None
+
+
+def inflate_gzip(data: Any, limit: int) -> bytes | None:
+    """The bytes of the gzip stream *data* (one member or several, as gzip reads them), or None as soon
+    as they would exceed *limit* (nothing more is inflated). A damaged stream raises ``zlib.error`` or
+    ``EOFError``."""
+    out = bytearray()
+    rest = memoryview(data).cast("B")
+    while len(rest):
+        member = zlib.decompressobj(wbits=31)
+        out += member.decompress(rest, limit + 1 - len(out))
+        if len(out) > limit or member.unconsumed_tail:
+            return None
+        if not member.eof:
+            raise EOFError("a gzip chunk ends before its stream does: it is truncated")
+        rest = memoryview(member.unused_data.lstrip(b"\0"))  # gzip also skips zero padding between members
+    return bytes(out)

@@ -7,7 +7,9 @@ in zarr's config is respected; ``HDMF_ZARR_CODEC_PIPELINE=zarr`` turns the accel
 Otherwise arrays get :class:`BoundedCodecPipeline`: zarr's own pipeline, which first compares the
 decoded size a zstd or blosc frame declares with what the chunk's shape and dtype hold, so a 30-byte
 chunk cannot make it allocate gigabytes. zarrs allocates what a zstd frame declares before checking
-it (a frame claiming 1 TiB aborts the interpreter), so zstd arrays never go to zarrs.
+it (a frame claiming 1 TiB aborts the interpreter), so zstd arrays never go to zarrs. Its gzip and zstd
+codecs stop decoding a frame that declares no size at what the chunk may hold (BoundedGzipCodec,
+BoundedZstdCodec), and a shard's inner chunks go through it too (BoundedShardingCodec).
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
 from typing import Any, Final, Self
 
+import numcodecs
+import numpy as np
 import zarr
-from zarr.abc.codec import CodecPipeline
+from zarr.abc.codec import BytesBytesCodec, CodecPipeline
 from zarr.abc.store import Store
-from zarr.codecs import BloscCodec, BytesCodec, ShardingCodec, ZstdCodec
+from zarr.codecs import BloscCodec, BytesCodec, GzipCodec, ShardingCodec, ZstdCodec
+from zarr.core.array_spec import ArraySpec
+from zarr.core.buffer import Buffer
 from zarr.core.codec_pipeline import BatchedCodecPipeline
 from zarr.registry import register_pipeline
 from zarr.storage import LocalStore
 
-from hdmf_zarr.codecsize import blosc_frame_problem, declared_size, variable_size_limit
+from hdmf_zarr.codecsize import blosc_frame_problem, declared_size, inflate_gzip, variable_size_limit
 from hdmf_zarr.errors import DecodeLimitError
 
 ZARRS_PIPELINE: Final = "zarrs.ZarrsCodecPipeline"
@@ -44,7 +51,7 @@ class BoundedCodecPipeline(BatchedCodecPipeline):
 
     @classmethod
     def from_codecs(cls, codecs: Iterable[Any], *, batch_size: int | None = None) -> Self:
-        return super().from_codecs([_bounded_shards(codec) for codec in codecs], batch_size=batch_size)
+        return super().from_codecs(_bounded_codecs(list(codecs)), batch_size=batch_size)
 
     async def decode_batch(self, chunk_bytes_and_specs: Iterable[tuple[Any, Any]]) -> Iterable[Any]:
         pairs = list(chunk_bytes_and_specs)
@@ -69,16 +76,84 @@ class BoundedShardingCodec(ShardingCodec):
         return BoundedCodecPipeline.from_codecs(self.codecs)
 
 
-def _bounded_shards(codec: Any) -> Any:
-    """*codec*, or the same sharding as a :class:`BoundedShardingCodec`."""
-    if type(codec) is not ShardingCodec:
-        return codec
-    return BoundedShardingCodec(
-        chunk_shape=codec.chunk_shape,
-        codecs=codec.codecs,
-        index_codecs=codec.index_codecs,
-        index_location=codec.index_location,
-    )
+class BoundedGzipCodec(GzipCodec):
+    """zarr's gzip codec, inflating at most what its chunk can hold (zarr's inflates a frame whole)."""
+
+    _inner: tuple[Any, ...] = ()  # the bytes-to-bytes codecs inside this one, in encode order
+
+    def _decode_sync(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> Buffer:
+        limit = _input_bound(chunk_spec, self._inner)
+        data = inflate_gzip(chunk_bytes.as_numpy_array(), limit)
+        if data is None:
+            raise DecodeLimitError(
+                f"A gzip chunk inflates to more than the {limit} bytes a chunk of shape "
+                f"{tuple(chunk_spec.shape)} and dtype {chunk_spec.dtype.to_native_dtype()} may hold. The "
+                "chunk is damaged or was crafted; inflating stopped there."
+            )
+        return chunk_spec.prototype.buffer.from_bytes(data)
+
+
+class BoundedZstdCodec(ZstdCodec):
+    """zarr's zstd codec; a frame that declares no decoded size (numcodecs always writes it) is decoded
+    into exactly its chunk's bytes when those are known, so it cannot inflate past them."""
+
+    _inner: tuple[Any, ...] = ()
+
+    def _decode_sync(self, chunk_bytes: Buffer, chunk_spec: ArraySpec) -> Buffer:
+        head = chunk_bytes.as_numpy_array()[:32].tobytes()
+        if self._inner or declared_size("zstd", head) is not None or not _fixed(chunk_spec):
+            return super()._decode_sync(chunk_bytes, chunk_spec)  # a declared size is checked first
+        out = np.empty(_input_bound(chunk_spec, ()), dtype=np.uint8)
+        try:
+            numcodecs.zstd.decompress(chunk_bytes.as_numpy_array(), out)  # refuses any other size
+        except RuntimeError as exc:
+            raise DecodeLimitError(
+                f"A zstd chunk that declares no decoded size does not decode to the {out.nbytes} bytes of "
+                f"a chunk of shape {tuple(chunk_spec.shape)} and dtype {chunk_spec.dtype.to_native_dtype()} "
+                f"({exc}). The chunk is damaged or was crafted; decoding stopped there."
+            ) from exc
+        return chunk_spec.prototype.buffer.from_array_like(out)
+
+
+_BOUNDED: Final[dict[type, type]] = {GzipCodec: BoundedGzipCodec, ZstdCodec: BoundedZstdCodec}
+
+
+def _bounded_codecs(codecs: list[Any]) -> list[Any]:
+    """*codecs* with sharding, gzip and zstd replaced by their bounded forms (same settings)."""
+    out: list[Any] = []
+    inner: list[Any] = []  # the bytes-to-bytes codecs met so far
+    for codec in codecs:
+        if isinstance(codec, ShardingCodec) and not isinstance(codec, BoundedShardingCodec):
+            codec = BoundedShardingCodec(
+                chunk_shape=codec.chunk_shape,
+                codecs=codec.codecs,
+                index_codecs=codec.index_codecs,
+                index_location=codec.index_location,
+            )
+        elif kind := next((k for k in _BOUNDED if isinstance(codec, k)), None):  # evolved ones too
+            bounded = _BOUNDED[kind](**{f.name: getattr(codec, f.name) for f in fields(codec)})
+            object.__setattr__(bounded, "_inner", tuple(inner))  # a frozen dataclass
+            codec = bounded
+        if isinstance(codec, BytesBytesCodec):
+            inner.append(codec)
+        out.append(codec)
+    return out
+
+
+def _fixed(spec: Any) -> bool:
+    """Whether the elements of *spec* have a fixed size (not text, bytes or objects of any length)."""
+    native = spec.dtype.to_native_dtype()
+    return native.kind not in "OT" and native.itemsize > 0
+
+
+def _input_bound(spec: Any, inner: Sequence[Any]) -> int:
+    """The most bytes the frame of a bytes-to-bytes codec may hold: a chunk of *spec* encoded by the
+    codecs *inner* to it."""
+    items = math.prod(spec.shape)
+    limit = items * spec.dtype.to_native_dtype().itemsize if _fixed(spec) else variable_size_limit(items)
+    for codec in inner:
+        limit = _encoded_bound(codec, limit, spec)
+    return limit
 
 
 def frame_codec_id(codec: Any) -> str:

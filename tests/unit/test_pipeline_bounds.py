@@ -103,3 +103,80 @@ def test_a_checksum_inside_the_frame_counts_in_what_it_may_hold(
             bounded[:]
         with pytest.raises(DecodeLimitError, match="may hold at most 404"):
             direct.read((slice(0, 100),))
+
+
+def _bounded_array(store: object, codecs: list[object], dtype: str = "i4") -> tuple[zarr.Array, zarr.Array]:
+    """An array of 100,000 values written by zarr, and the same array opened with the bounded pipeline."""
+    arr = zarr.create_array(store, shape=(100_000,), chunks=(100_000,), dtype=dtype, compressors=codecs)  # type: ignore[arg-type]
+    arr[:] = np.arange(100_000) % 1000
+    with array_construction(store, arr.metadata, accelerate=False):  # type: ignore[arg-type]
+        bounded = zarr.Array(AsyncArray(metadata=arr.metadata, store_path=StorePath(store, "")))  # type: ignore[arg-type]
+    assert isinstance(bounded.async_array.codec_pipeline, BoundedCodecPipeline)
+    return arr, bounded
+
+
+def _put(store: object, data: bytes) -> None:
+    zarr.core.sync.sync(store.set("c/0", zarr.core.buffer.cpu.Buffer.from_bytes(data)))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("checksum_inside", [False, True])
+def test_a_gzip_bomb_stops_at_what_its_chunk_may_hold(checksum_inside: bool) -> None:
+    """zarr's gzip codec inflates a frame whole before zarr compares it with the chunk: a 200 KB chunk
+    would become 200 MB. Bounded, inflating stops past the chunk's bytes (and honest chunks read,
+    also gzip streams of several members, as gzip writes when appending)."""
+    import tracemalloc
+    import zlib
+
+    from zarr.codecs import Crc32cCodec, GzipCodec
+    from zarr.storage import MemoryStore
+
+    store = MemoryStore()
+    codecs: list[object] = [Crc32cCodec(), GzipCodec(level=1)] if checksum_inside else [GzipCodec(level=1)]
+    arr, bounded = _bounded_array(store, codecs)
+    expected = (np.arange(100_000) % 1000).tolist()
+    assert bounded[:].tolist() == expected
+    if not checksum_inside:  # two gzip members, the second after zero padding
+        raw = np.asarray(arr[:]).tobytes()
+        members = [zlib.compressobj(1, zlib.DEFLATED, 31) for _ in range(2)]
+        halves = [
+            m.compress(part) + m.flush() for m, part in zip(members, (raw[:1000], raw[1000:]), strict=True)
+        ]
+        _put(store, halves[0] + b"\0" * 8 + halves[1])
+        assert bounded[:].tolist() == expected
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    _put(store, packer.compress(bytes(200 << 20)) + packer.flush())
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeLimitError, match="inflates to more than"):
+            bounded[:]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20
+
+
+def test_a_zstd_frame_without_a_declared_size_decodes_into_its_chunk_only() -> None:
+    """numcodecs writes the decoded size; a frame without it is decoded into exactly the chunk's bytes:
+    an honest one reads, a bomb (RLE blocks of 128 KiB, 256 MiB in all) stops there."""
+    import struct
+
+    from zarr.storage import MemoryStore
+
+    store = MemoryStore()
+    _, bounded = _bounded_array(store, [ZstdCodec(level=1)], dtype="u1")
+
+    def rle(count: int, value: int = 7, size: int = 131072) -> bytes:  # a frame of RLE blocks, no size
+        blocks = [
+            struct.pack("<I", (1 << 1) | (size << 3) | (i == count - 1))[:3] + bytes([value])
+            for i in range(count)
+        ]
+        return struct.pack("<I", 0xFD2FB528) + bytes([0x00, 0x38]) + b"".join(blocks)
+
+    _put(store, rle(1, size=100_000))
+    assert declared_size("zstd", rle(1, size=100_000)) is None
+    assert bounded[:].tolist() == [7] * 100_000
+    _put(store, rle(2048))
+    with pytest.raises(
+        DecodeLimitError, match="declares no decoded size does not decode to the 100000 bytes"
+    ):
+        bounded[:]
