@@ -9,6 +9,8 @@ damaged or hostile file and is refused before the store is asked for it (docs/fo
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +19,7 @@ from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import LocalStore
 
 from hdmf_zarr import _format as fmt
-from hdmf_zarr.errors import OutsideStoreError
+from hdmf_zarr.errors import FormatError, OutsideStoreError
 
 
 def is_plain_key(key: str) -> bool:
@@ -54,11 +56,37 @@ def check_separator(value: Any, *, store: str, node: str) -> str:
     )
 
 
+def check_not_special(path: str | os.PathLike[str], *, mode: int | None = None) -> None:
+    """Refuse a FIFO, device or socket where a store holds files (opening a FIFO to read waits for a
+    writer forever); *mode*: the ``st_mode`` already known (else the path is stat'ed; missing is fine)."""
+    if mode is None:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return  # missing (or unreadable): the read says so as before
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise FormatError(
+            f"{os.fspath(path)!r} is a FIFO, device or socket, not a file: a Zarr store holds only files "
+            "and folders. The store is damaged or was crafted; it was not read."
+        )
+
+
 class ConfinedLocalStore(LocalStore):
-    """zarr's LocalStore that refuses, before touching the disk, every key that is not plain."""
+    """zarr's LocalStore that refuses, before touching the disk, every key that is not plain, and
+    special files (FIFOs, devices) where it reads."""
 
     def _confine(self, key: str) -> str:
         return check_key(key, store=str(self.root))
+
+    def _readable(self, key: str) -> str:
+        key = self._confine(key)
+        check_not_special(self.root / key)
+        return key
+
+    def get_sync(
+        self, key: str, *, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
+    ) -> Buffer | None:
+        return super().get_sync(self._readable(key), prototype=prototype, byte_range=byte_range)
 
     def _confine_prefix(self, prefix: str) -> str:
         """A listing or deletion prefix: a plain key, or a non-empty one followed by a single "/"."""
@@ -69,12 +97,12 @@ class ConfinedLocalStore(LocalStore):
     async def get(
         self, key: str, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
     ) -> Buffer | None:
-        return await super().get(self._confine(key), prototype, byte_range)
+        return await super().get(self._readable(key), prototype, byte_range)
 
     async def get_partial_values(self, prototype: BufferPrototype, key_ranges: Any) -> list[Buffer | None]:
         pairs = list(key_ranges)
         for key, _ in pairs:
-            self._confine(key)
+            self._readable(key)
         return await super().get_partial_values(prototype, pairs)
 
     async def set(self, key: str, value: Buffer) -> None:

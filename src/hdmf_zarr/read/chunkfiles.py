@@ -22,13 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from hdmf_zarr.confine import check_not_special
 from hdmf_zarr.read import pages
 
 #: Chunk files up to this size are read as new ``bytes`` (cheaper than reusing a buffer when small).
 REUSE_MIN_BYTES = 64 << 10
 #: The largest buffer kept per thread (compressed chunk file, or decoded chunk).
 REUSE_MAX_BYTES = 8 << 20
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+#: O_NONBLOCK: opening a FIFO crafted where a chunk would be returns at once (it is then refused).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 _EMPTY = np.empty(0, dtype=np.uint8)
@@ -78,7 +80,9 @@ def read_file(path: str, *, reuse: bool = False) -> bytes | memoryview | None:
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        check_not_special(path, mode=info.st_mode)
+        size = info.st_size
         if reuse and REUSE_MIN_BYTES < size <= REUSE_MAX_BYTES:
             return _read_into_buffer(fd, size)
         data = os.read(fd, size)
