@@ -289,8 +289,9 @@ class Runner:
             )
             s3.log.reset(latency_ms=0)
         if written.get("ours"):
-            prefix = f"large/ours/rep{rep}.nwb.zarr/acquisition/{'ElectricalSeries'}/data/c/"
-            keys = [k for k, _ in list_objects(s3, prefix)]
+            prefix = f"large/ours/rep{rep}.nwb.zarr/acquisition/{'ElectricalSeries'}/data/"
+            # chunk keys: "c.<i>.<j>" (ours since 0.15) or "c/<i>/<j>"; not the array's zarr.json
+            keys = [k for k, _ in list_objects(s3, prefix) if k[len(prefix) :].startswith("c")]
             listing = self.scratch / "floor-keys.json"
             listing.write_text(json.dumps({"bucket": s3.bucket, "keys": keys}))
             s3.log.reset(latency_ms=REMOTE_LATENCY_MS)
