@@ -11,9 +11,6 @@ pipeline (pipeline.py): a clear error, as zarr gives, never values from other me
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +25,7 @@ from zarr.storage import LocalStore
 
 from hdmf_zarr.read import chunkfiles, direct
 from hdmf_zarr.read.direct import DirectReader
-
-_SRC = Path(__file__).resolve().parents[2] / "src"
+from support.child import run_child
 
 #: (zarr codec, numcodecs encoder giving the same frames) for each compressor the direct path decodes.
 CODECS: dict[str, tuple[Any, Any]] = {
@@ -151,19 +147,9 @@ except ValueError as exc:
 def test_a_blosc_frame_claiming_more_bytes_than_its_file_holds_is_refused(
     tmp_path: Path, how: str, reuse: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(_SRC)
-    result = subprocess.run(
-        [sys.executable, "-c", _BEYOND, str(tmp_path), how, reuse],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("DecodeLimitError"), result.stdout + result.stderr[-2000:]
-    assert "declares 2146436072 stored bytes" in result.stdout
+    out = run_child(_BEYOND, str(tmp_path), how, reuse)
+    assert out.startswith("DecodeLimitError"), out
+    assert "declares 2146436072 stored bytes" in out
 
 
 def test_a_blosc_frame_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
@@ -240,20 +226,10 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 def test_a_bomb_without_a_declared_size_stops_at_its_chunk(tmp_path: Path, codec: str, how: str) -> None:
     """zstd frames need not declare their size, gzip ones never do: decoded into a chunk-sized array,
     they stop there, instead of inflating in full first."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(_SRC)
-    result = subprocess.run(
-        [sys.executable, "-c", _BOMB, str(tmp_path), codec, how],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    error, grown = result.stdout.splitlines()
+    out = run_child(_BOMB, str(tmp_path), codec, how)
+    error, grown = out.splitlines()
     assert error.startswith(("RuntimeError", "DecodeLimitError")), error
-    assert int(grown) < 64, result.stdout
+    assert int(grown) < 64, out
 
 
 #: In a child: a sharded blosc array whose first inner chunk claims 2 GB stored, read through the
@@ -306,19 +282,9 @@ def test_a_crafted_blosc_chunk_inside_a_shard_is_refused(
     before BoundedShardingCodec, c-blosc read 2 GB past the chunk and the interpreter crashed."""
     if pipeline == "default":
         pytest.importorskip("zarrs")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HDMF_ZARR_CODEC_PIPELINE")}
-    env["PYTHONPATH"] = str(_SRC)
-    if pipeline == "zarr":
-        env["HDMF_ZARR_CODEC_PIPELINE"] = "zarr"
-    result = subprocess.run(
-        [sys.executable, "-c", _SHARD, str(tmp_path), where],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    out = run_child(
+        _SHARD, str(tmp_path), where, env={"HDMF_ZARR_CODEC_PIPELINE": "zarr" if pipeline == "zarr" else ""}
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert " ".join(line.split()[0] for line in result.stdout.splitlines()) == expected, result.stdout
+    assert " ".join(line.split()[0] for line in out.splitlines()) == expected, out
     if "DecodeLimitError" in expected:
-        assert "declares 2146436072 stored bytes" in result.stdout
+        assert "declares 2146436072 stored bytes" in out

@@ -5,15 +5,13 @@ too). Each read runs in a child process, so that a hang fails the test instead o
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+from support.child import run_child
 
-_SRC = Path(__file__).resolve().parents[2] / "src"
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
 
 _READ = """
 import os, sys
@@ -41,18 +39,9 @@ except FormatError as exc:
 
 @pytest.mark.parametrize("how", ["direct", "zarr"])
 def test_a_fifo_where_a_chunk_would_be_is_refused_not_waited_on(tmp_path: Path, how: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(_SRC)
-    env["HDMF_ZARR_CODEC_PIPELINE"] = "zarr"
-    result = subprocess.run(
-        [sys.executable, "-c", _READ, str(tmp_path / "a.zarr"), how],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    out = run_child(
+        _READ, str(tmp_path / "a.zarr"), how, env={"HDMF_ZARR_CODEC_PIPELINE": "zarr"}, timeout=60
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("FormatError"), result.stdout + result.stderr[-2000:]
-    assert "is a FIFO, device or socket, not a file" in result.stdout
-    assert str(tmp_path / "a.zarr" / "c" / "1" / "0") in result.stdout
+    assert out.startswith("FormatError"), out
+    assert "is a FIFO, device or socket, not a file" in out
+    assert str(tmp_path / "a.zarr" / "c" / "1" / "0") in out
