@@ -146,11 +146,12 @@ def _fixed(spec: Any) -> bool:
     return native.kind not in "OT" and native.itemsize > 0
 
 
-def _input_bound(spec: Any, inner: Sequence[Any]) -> int:
+def _input_bound(spec: Any, inner: Sequence[Any], *, fixed: bool | None = None) -> int:
     """The most bytes the frame of a bytes-to-bytes codec may hold: a chunk of *spec* encoded by the
-    codecs *inner* to it."""
+    codecs *inner* to it; *fixed*: whether its elements have a fixed size (default: by their dtype)."""
     items = math.prod(spec.shape)
-    limit = items * spec.dtype.to_native_dtype().itemsize if _fixed(spec) else variable_size_limit(items)
+    fixed = _fixed(spec) if fixed is None else fixed
+    limit = items * spec.dtype.to_native_dtype().itemsize if fixed else variable_size_limit(items)
     for codec in inner:
         limit = _encoded_bound(codec, limit, spec)
     return limit
@@ -176,11 +177,8 @@ def check_frame(
     declared = declared_size(codec_id, head) if codec_id else None
     if declared is None:
         return
-    items = math.prod(spec.shape)
     native = spec.dtype.to_native_dtype()
-    limit = items * native.itemsize if fixed else variable_size_limit(items)
-    for other in inner:
-        limit = _encoded_bound(other, limit, spec)
+    limit = _input_bound(spec, inner, fixed=fixed)
     if declared > limit:
         holds = f"holds {limit}" if fixed and not inner else f"may hold at most {limit}"
         within = f" (inside its {', '.join(type(c).__name__ for c in inner)})" if inner else ""
