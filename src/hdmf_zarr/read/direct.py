@@ -67,7 +67,6 @@ class _Chain:
     array_bytes: tuple[Any, ArraySpec]
     bytes_bytes: tuple[tuple[Any, ArraySpec], ...]
     plain: tuple[tuple[Any, ...], np.dtype[Any], np.dtype[Any], tuple[int, ...]] | None = None
-    blosc: bool = False  # blosc alone decodes the chain into given memory (its blocks apart: bloscblocks.py)
 
     def check(self, raw: Raw) -> None:
         """Refuse a chunk whose outer frame declares more decoded bytes than the chunk holds, or more
@@ -94,6 +93,11 @@ class _Chain:
             out = np.frombuffer(data, dtype=stored).reshape(shape)
             return out if stored == native else out.astype(native)
         return self._decode_zarr(raw if isinstance(raw, Buffer) else _PROTOTYPE.buffer.from_bytes(bytes(raw)))
+
+    @property
+    def blosc(self) -> bool:
+        """Whether blosc alone decodes the chain into given memory (its blocks apart: bloscblocks.py)."""
+        return self.into and isinstance(self.bytes_bytes[0][0], BloscCodec)
 
     @property
     def into(self) -> bool:
@@ -194,9 +198,7 @@ def _resolve(codecs: tuple[Any, ...], spec: ArraySpec) -> _Chain | None:
         spec = codec.resolve_metadata(spec)
     if ab is None:
         return None
-    plain = _plain(aa, ab, bb)
-    blosc = plain is not None and len(bb) == 1 and isinstance(bb[0][0], BloscCodec) and plain[1] == plain[2]
-    return _Chain(tuple(aa), ab, tuple(bb), plain, blosc)
+    return _Chain(tuple(aa), ab, tuple(bb), _plain(aa, ab, bb))
 
 
 #: Decode a frame into a given output; False (the output possibly changed) unless the frame decodes
@@ -408,13 +410,8 @@ class DirectReader:
         scratch = staging if staging is not None else decode_target(self.chunks, self.dtype)
         span = (src[0].start * row, src[0].stop * row)
         dest = memoryview(target.reshape(-1).view(np.uint8))
-        return bloscblocks.decode_range(
-            raw, frame, span, dest, memoryview(scratch.reshape(-1).view(np.uint8)), _BLOSC
-        )
-
-
-#: numcodecs' blosc decoder (source, dest), as the chains of read/direct use it.
-_BLOSC = numcodecs.blosc.decompress
+        scratch_bytes = memoryview(scratch.reshape(-1).view(np.uint8))
+        return bloscblocks.decode_range(raw, frame, span, dest, scratch_bytes, numcodecs.blosc.decompress)
 
 
 def _folder(store: LocalStore | MemoryStore) -> str | None:
