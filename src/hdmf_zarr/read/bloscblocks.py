@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-HEADER_BYTES = 16
+from hdmf_zarr.codecsize import BLOSC_HEADER_BYTES as HEADER_BYTES
+
 FORMAT_VERSION = 2  # blosc 1.x frames
 _MEMCPYED = 0x02  # the frame holds the decoded bytes as they are, after the header
 _DELTA = 0x08  # blosc's delta filter: blocks depend on the first one
